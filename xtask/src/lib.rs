@@ -92,7 +92,11 @@ pub enum MergeError {
         second: String,
     },
     /// An operation has no `operationId`.
-    MissingOperationId { method: String, path: String, fragment: String },
+    MissingOperationId {
+        method: String,
+        path: String,
+        fragment: String,
+    },
     /// A `$ref` does not resolve inside the merged document.
     UnresolvedRef { reference: String, at: String },
     /// The merged document does not parse as OpenAPI 3.0.
@@ -355,7 +359,10 @@ pub fn merge(fragments: &[Fragment]) -> Result<Merged, MergeError> {
                         return Err(MergeError::ConflictingComponent {
                             kind: kind.clone(),
                             name: name.clone(),
-                            first: component_origin.get(&origin_key).cloned().unwrap_or_default(),
+                            first: component_origin
+                                .get(&origin_key)
+                                .cloned()
+                                .unwrap_or_default(),
                             second: frag.name.clone(),
                         });
                     }
@@ -443,7 +450,11 @@ fn check_refs(root: &Value, value: &Value, at: &mut String) -> Result<(), MergeE
                 if !resolves {
                     return Err(MergeError::UnresolvedRef {
                         reference: reference.clone(),
-                        at: if at.is_empty() { "/".into() } else { at.clone() },
+                        at: if at.is_empty() {
+                            "/".into()
+                        } else {
+                            at.clone()
+                        },
                     });
                 }
             }
@@ -521,10 +532,7 @@ fn operations_of(doc: &Value) -> BTreeMap<String, Value> {
     {
         for (method, op) in item.as_object().into_iter().flatten() {
             if METHODS.contains(&method.as_str()) {
-                let id = op
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
+                let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
                 out.insert(
                     format!("{} {path} ({id})", method.to_uppercase()),
                     op.clone(),

@@ -1,0 +1,74 @@
+//! Typed async client for the DataStreams operations of the Blynk Platform HTTPS API.
+//!
+//! Everything in this crate except [`hooks`] and [`batch_update`] is generated at build time by
+//! [progenitor](https://github.com/oxidecomputer/progenitor) from `openapi/blynk-platform.json`, the
+//! merged OpenAPI document of the workspace. Each operation is a builder on [`Client`]:
+//!
+//! | operation | method |
+//! |---|---|
+//! | read one device's values | [`Client::get_device_data_streams_v2`] |
+//! | read up to 10 devices' values | [`Client::get_batch_device_data_streams`] |
+//! | page through history | [`Client::get_device_data_stream_history`] |
+//! | write one value | [`Client::update_device_data_stream`] |
+//! | write several values of one device | [`Client::update_multiple_device_data_streams`] |
+//! | batch-update rows across devices | [`Client::batch_update_device_data_streams`] |
+//! | import historical points | [`Client::import_device_batch_data`] |
+//! | update a widget property | [`Client::update_device_data_stream_property`] |
+//!
+//! Responses the document describes with a body decode to [`types`]; `400`, `404` and `500` arrive as
+//! [`Error::ErrorResponse`] holding [`types::ErrorResponse`]; `403`, `429` and any undocumented status
+//! arrive as [`Error::UnexpectedResponse`] with the status and headers intact (so `Retry-After` is
+//! readable). Batch-update answers `204` or a `200` report: decode it with
+//! [`batch_update::BatchUpdateOutcome::from_response`].
+//!
+//! This crate is the faithful, low-level layer. Authentication, regions, retries, validation and
+//! chunking live in `blynk-api-ext`, which acts on this client through [`hooks`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), blynk_api::Error<blynk_api::types::ErrorResponse>> {
+//! use blynk_api::{Client, hooks::Hooks};
+//!
+//! let client = Client::new("https://blynk.cloud", Hooks::none());
+//! let values = client
+//!     .get_batch_device_data_streams()
+//!     .device_ids(vec![101, 102])
+//!     .send()
+//!     .await?
+//!     .into_inner();
+//! for device in values {
+//!     println!("device {} has {} datastreams", device.device_id, device.data_streams.len());
+//! }
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // in generated code only
+
+pub mod batch_update;
+pub mod hooks;
+
+include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+/// Limits the API document states, read from it at build time.
+///
+/// ```
+/// assert_eq!(blynk_api::limits::MAX_DEVICES_PER_BATCH_READ, 10);
+/// ```
+pub mod limits {
+    include!(concat!(env!("OUT_DIR"), "/limits.rs"));
+}
+
+/// Typed [httpmock](https://docs.rs/httpmock) helpers, one per operation (feature `mock`).
+///
+/// [`mock::MockServerExt`] adds a method per operation to `httpmock::MockServer`; each takes a
+/// closure receiving typed `When` and `Then` wrappers from [`mock::operations`].
+#[cfg(feature = "mock")]
+#[doc(hidden)]
+pub mod mock_support;
+
+#[cfg(feature = "mock")]
+pub mod mock {
+    include!(concat!(env!("OUT_DIR"), "/mocks.rs"));
+}
