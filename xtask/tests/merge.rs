@@ -1,0 +1,266 @@
+//! The merge rules of `cargo xtask regen`, on small fragments and on the real ones.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use xtask::{Fragment, Layout, MergeError, Staleness, merge, render, staleness};
+
+fn header() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "T", "version": "1.0.0"},
+        "servers": [{"url": "https://example.test"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": "DataStreams", "description": "Device datastream operations"}],
+    })
+}
+
+/// A fragment with one GET operation whose 200 body is `#/components/schemas/Thing`.
+fn fragment(name: &str, path: &str, op_id: &str, thing: Value) -> Fragment {
+    let mut doc = header();
+    doc["components"] = json!({
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Thing": thing},
+    });
+    doc["paths"] = json!({
+        path: {"get": {
+            "operationId": op_id,
+            "responses": {"200": {
+                "description": "ok",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}
+            }}
+        }}
+    });
+    Fragment {
+        name: name.to_string(),
+        doc,
+    }
+}
+
+fn thing() -> Value {
+    json!({"type": "object", "properties": {"a": {"type": "string"}}})
+}
+
+#[test]
+fn identical_schemas_appear_once() {
+    let merged = merge(&[
+        fragment("a.json", "/a", "getA", thing()),
+        fragment("b.json", "/b", "getB", thing()),
+    ])
+    .unwrap();
+    assert_eq!(merged.operations, 2);
+    assert_eq!(merged.schemas, 1);
+    assert_eq!(merged.document["components"]["schemas"]["Thing"], thing());
+    assert_eq!(merged.document["paths"].as_object().unwrap().len(), 2);
+}
+
+#[test]
+fn a_conflicting_schema_names_the_schema_and_both_fragments() {
+    let err = merge(&[
+        fragment("a.json", "/a", "getA", thing()),
+        fragment("b.json", "/b", "getB", json!({"type": "string"})),
+    ])
+    .unwrap_err();
+    assert!(matches!(err, MergeError::ConflictingComponent { .. }));
+    let message = err.to_string();
+    for culprit in ["Thing", "a.json", "b.json"] {
+        assert!(message.contains(culprit), "{message}");
+    }
+}
+
+#[test]
+fn a_duplicate_operation_id_is_rejected() {
+    let err = merge(&[
+        fragment("a.json", "/a", "getThing", thing()),
+        fragment("b.json", "/b", "getThing", thing()),
+    ])
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, MergeError::DuplicateOperationId { .. }));
+    for culprit in ["getThing", "a.json", "b.json"] {
+        assert!(message.contains(culprit), "{message}");
+    }
+}
+
+#[test]
+fn a_duplicate_path_and_method_is_rejected() {
+    let err = merge(&[
+        fragment("a.json", "/same", "getA", thing()),
+        fragment("b.json", "/same", "getB", thing()),
+    ])
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, MergeError::DuplicatePathMethod { .. }));
+    for culprit in ["GET /same", "a.json", "b.json"] {
+        assert!(message.contains(culprit), "{message}");
+    }
+}
+
+#[test]
+fn the_same_path_with_different_methods_is_united() {
+    let a = fragment("a.json", "/same", "getA", thing());
+    let mut b = fragment("b.json", "/same", "postB", thing());
+    let op = b.doc["paths"]["/same"]["get"].take();
+    b.doc["paths"]["/same"] = json!({"post": op});
+    let merged = merge(&[a, b]).unwrap();
+    let item = merged.document["paths"]["/same"].as_object().unwrap();
+    assert!(item.contains_key("get") && item.contains_key("post"));
+    assert_eq!(merged.operations, 2);
+}
+
+#[test]
+fn an_unresolved_ref_names_the_reference_and_where_it_is() {
+    let mut a = fragment("a.json", "/a", "getA", thing());
+    a.doc["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] =
+        json!({"$ref": "#/components/schemas/Missing"});
+    let err = merge(&[a]).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, MergeError::UnresolvedRef { .. }));
+    assert!(message.contains("#/components/schemas/Missing"), "{message}");
+    assert!(message.contains("/paths/~1a/get/responses/200"), "{message}");
+}
+
+#[test]
+fn disagreeing_info_servers_security_and_schemes_are_reported() {
+    for (field, change) in [
+        ("info", json!({"title": "Other", "version": "2.0.0"})),
+        ("servers", json!([{"url": "https://other.test"}])),
+        ("security", json!([])),
+    ] {
+        let a = fragment("a.json", "/a", "getA", thing());
+        let mut b = fragment("b.json", "/b", "getB", thing());
+        b.doc[field] = change;
+        let err = merge(&[a, b]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+        assert!(message.contains("a.json") && message.contains("b.json"), "{message}");
+    }
+    let a = fragment("a.json", "/a", "getA", thing());
+    let mut b = fragment("b.json", "/b", "getB", thing());
+    b.doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] = json!("basic");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("securitySchemes"), "{message}");
+}
+
+#[test]
+fn the_merge_is_deterministic_whatever_the_fragment_key_order() {
+    let a = fragment("a.json", "/a", "getA", thing());
+    let b = fragment("b.json", "/b", "getB", thing());
+    let first = render(&merge(&[a.clone(), b.clone()]).unwrap().document);
+    // Same content, keys written in another order.
+    let reordered: Value =
+        serde_json::from_str(&serde_json::to_string(&b.doc).unwrap()).unwrap();
+    let second = render(
+        &merge(&[
+            a,
+            Fragment {
+                name: "b.json".into(),
+                doc: reordered,
+            },
+        ])
+        .unwrap()
+        .document,
+    );
+    assert_eq!(first, second);
+    assert!(first.ends_with("}\n"));
+}
+
+#[test]
+fn staleness_detects_a_missing_and_a_stale_document() {
+    let merged = merge(&[fragment("a.json", "/a", "getA", thing())]).unwrap();
+    let fresh = render(&merged.document);
+    assert_eq!(staleness(None, &fresh), Staleness::Missing);
+    assert_eq!(staleness(Some(&fresh), &fresh), Staleness::UpToDate);
+
+    let changed = merge(&[
+        fragment("a.json", "/a", "getA", json!({"type": "integer"})),
+        fragment("b.json", "/b", "getB", json!({"type": "integer"})),
+    ])
+    .unwrap();
+    let Staleness::Stale(lines) = staleness(Some(&fresh), &render(&changed.document)) else {
+        panic!("expected stale");
+    };
+    assert!(lines.contains(&"operation added: GET /b (getB)".to_string()), "{lines:?}");
+    assert!(lines.contains(&"component changed: schemas/Thing".to_string()), "{lines:?}");
+
+    let Staleness::Stale(lines) = staleness(Some(fresh.trim_end()), &fresh) else {
+        panic!("expected stale");
+    };
+    assert_eq!(lines, vec!["same content, different formatting".to_string()]);
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+#[test]
+fn the_real_fragments_merge_into_the_committed_document() {
+    let (merged, text) = xtask::regenerate(&Layout::of(root())).unwrap();
+    assert_eq!(merged.operations, 8);
+    assert_eq!(merged.fragments, 8);
+    assert_eq!(merged.schemas, 4);
+    let committed = xtask::read_committed(&Layout::of(root())).unwrap();
+    assert_eq!(committed.as_deref(), Some(text.as_str()), "run `cargo xtask regen`");
+}
+
+#[test]
+fn the_fragments_are_the_seed_documents() {
+    let seed = root().join("../shared/seed/000_9c08b99a120da1ab.txt");
+    let Ok(text) = std::fs::read_to_string(&seed) else {
+        // The seed sits beside the project on developer machines only.
+        eprintln!("skipped: {} not present", seed.display());
+        return;
+    };
+    let from_seed = xtask::split_seed(&text).unwrap();
+    let on_disk = xtask::load_fragments(&Layout::of(root()).fragments).unwrap();
+    assert_eq!(from_seed.len(), 8);
+    for fragment in from_seed {
+        let disk = on_disk.iter().find(|f| f.name == fragment.name).unwrap();
+        assert_eq!(disk.doc, fragment.doc, "{}", fragment.name);
+    }
+}
+
+/// Runs the xtask binary on a copy of the workspace's openapi/ directory.
+fn run_check(dir: &Path) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["regen", "--check"])
+        .env("XTASK_ROOT", dir)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let fragments = dir.path().join("openapi/fragments");
+    std::fs::create_dir_all(&fragments).unwrap();
+    for entry in std::fs::read_dir(root().join("openapi/fragments")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, fragments.join(path.file_name().unwrap())).unwrap();
+    }
+    let merged = dir.path().join("openapi/blynk-platform.json");
+
+    let (ok, out) = run_check(dir.path());
+    assert!(!ok && out.contains("missing"), "{out}");
+
+    std::fs::copy(root().join("openapi/blynk-platform.json"), &merged).unwrap();
+    let (ok, out) = run_check(dir.path());
+    assert!(ok, "{out}");
+    assert!(out.contains("8 operations, 4 schemas, from 8 fragments"), "{out}");
+
+    // A spec update: a fragment changes a description.
+    let fragment = fragments.join("getDeviceDataStreamsV2.json");
+    let text = std::fs::read_to_string(&fragment).unwrap();
+    std::fs::write(&fragment, text.replace("\"Device ID\"", "\"The device ID\"")).unwrap();
+    let (ok, out) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("operation changed: GET /api/v2/organization/device/datastreams (getDeviceDataStreamsV2)"),
+        "{out}"
+    );
+}
