@@ -44,7 +44,6 @@
 //! ```
 
 #![forbid(unsafe_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // in generated code only
 
 pub mod batch_update;
 pub mod hooks;
@@ -69,6 +68,7 @@ pub mod limits {
 pub mod mock_support;
 
 #[cfg(feature = "mock")]
+#[allow(clippy::all, missing_docs)] // generated
 pub mod mock {
     include!(concat!(env!("OUT_DIR"), "/mocks.rs"));
 }

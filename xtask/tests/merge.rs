@@ -117,8 +117,14 @@ fn an_unresolved_ref_names_the_reference_and_where_it_is() {
     let err = merge(&[a]).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, MergeError::UnresolvedRef { .. }));
-    assert!(message.contains("#/components/schemas/Missing"), "{message}");
-    assert!(message.contains("/paths/~1a/get/responses/200"), "{message}");
+    assert!(
+        message.contains("#/components/schemas/Missing"),
+        "{message}"
+    );
+    assert!(
+        message.contains("/paths/~1a/get/responses/200"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -134,7 +140,10 @@ fn disagreeing_info_servers_security_and_schemes_are_reported() {
         let err = merge(&[a, b]).unwrap_err();
         let message = err.to_string();
         assert!(message.contains(&format!("`{field}`")), "{message}");
-        assert!(message.contains("a.json") && message.contains("b.json"), "{message}");
+        assert!(
+            message.contains("a.json") && message.contains("b.json"),
+            "{message}"
+        );
     }
     let a = fragment("a.json", "/a", "getA", thing());
     let mut b = fragment("b.json", "/b", "getB", thing());
@@ -149,8 +158,7 @@ fn the_merge_is_deterministic_whatever_the_fragment_key_order() {
     let b = fragment("b.json", "/b", "getB", thing());
     let first = render(&merge(&[a.clone(), b.clone()]).unwrap().document);
     // Same content, keys written in another order.
-    let reordered: Value =
-        serde_json::from_str(&serde_json::to_string(&b.doc).unwrap()).unwrap();
+    let reordered: Value = serde_json::from_str(&serde_json::to_string(&b.doc).unwrap()).unwrap();
     let second = render(
         &merge(&[
             a,
@@ -181,13 +189,22 @@ fn staleness_detects_a_missing_and_a_stale_document() {
     let Staleness::Stale(lines) = staleness(Some(&fresh), &render(&changed.document)) else {
         panic!("expected stale");
     };
-    assert!(lines.contains(&"operation added: GET /b (getB)".to_string()), "{lines:?}");
-    assert!(lines.contains(&"component changed: schemas/Thing".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"operation added: GET /b (getB)".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"component changed: schemas/Thing".to_string()),
+        "{lines:?}"
+    );
 
     let Staleness::Stale(lines) = staleness(Some(fresh.trim_end()), &fresh) else {
         panic!("expected stale");
     };
-    assert_eq!(lines, vec!["same content, different formatting".to_string()]);
+    assert_eq!(
+        lines,
+        vec!["same content, different formatting".to_string()]
+    );
 }
 
 fn root() -> &'static Path {
@@ -201,7 +218,11 @@ fn the_real_fragments_merge_into_the_committed_document() {
     assert_eq!(merged.fragments, 8);
     assert_eq!(merged.schemas, 4);
     let committed = xtask::read_committed(&Layout::of(root())).unwrap();
-    assert_eq!(committed.as_deref(), Some(text.as_str()), "run `cargo xtask regen`");
+    assert_eq!(
+        committed.as_deref(),
+        Some(text.as_str()),
+        "run `cargo xtask regen`"
+    );
 }
 
 #[test]
@@ -251,12 +272,19 @@ fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
     std::fs::copy(root().join("openapi/blynk-platform.json"), &merged).unwrap();
     let (ok, out) = run_check(dir.path());
     assert!(ok, "{out}");
-    assert!(out.contains("8 operations, 4 schemas, from 8 fragments"), "{out}");
+    assert!(
+        out.contains("8 operations, 4 schemas, from 8 fragments"),
+        "{out}"
+    );
 
     // A spec update: a fragment changes a description.
     let fragment = fragments.join("getDeviceDataStreamsV2.json");
     let text = std::fs::read_to_string(&fragment).unwrap();
-    std::fs::write(&fragment, text.replace("\"Device ID\"", "\"The device ID\"")).unwrap();
+    std::fs::write(
+        &fragment,
+        text.replace("\"Device ID\"", "\"The device ID\""),
+    )
+    .unwrap();
     let (ok, out) = run_check(dir.path());
     assert!(!ok, "{out}");
     assert!(
