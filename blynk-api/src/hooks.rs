@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 
 /// A boxed, sendable future, as [`Interceptor`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -101,11 +101,65 @@ impl Hooks {
         }
     }
 
+    /// Sends `Authorization: Bearer <token>` with every request: the simplest way to authenticate
+    /// the generated client with a token obtained elsewhere. `blynk-api-ext` adds OAuth2 client
+    /// credentials with refresh.
+    ///
+    /// The token is marked sensitive and never appears in `Debug` output. A token that cannot be a
+    /// header value (control characters, say) is rejected here, before any request is built.
+    ///
+    /// ```
+    /// use blynk_api::hooks::Hooks;
+    ///
+    /// let hooks = Hooks::with_bearer_token("my-token")?;
+    /// assert!(!format!("{hooks:?}").contains("my-token"));
+    /// let client = blynk_api::Client::new("https://blynk.cloud", hooks);
+    /// # let _ = client;
+    /// # Ok::<(), blynk_api::hooks::InvalidToken>(())
+    /// ```
+    pub fn with_bearer_token(token: impl AsRef<str>) -> Result<Self, InvalidToken> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.as_ref()))
+            .map_err(|_| InvalidToken)?;
+        value.set_sensitive(true);
+        Ok(Self::with_interceptor(BearerToken { value }))
+    }
+
     /// Routes every request through an already shared interceptor.
     pub fn with_shared(interceptor: Arc<dyn Interceptor>) -> Self {
         Self {
             interceptor: Some(interceptor),
         }
+    }
+}
+
+/// A token that cannot be sent in an HTTP header (it holds control characters or non-visible
+/// bytes). The token itself is not part of the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidToken;
+
+impl fmt::Display for InvalidToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the bearer token holds characters that cannot be sent in an HTTP header")
+    }
+}
+
+impl std::error::Error for InvalidToken {}
+
+/// Adds a fixed `Authorization` header.
+struct BearerToken {
+    value: HeaderValue,
+}
+
+impl Interceptor for BearerToken {
+    fn before<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+        _operation: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        request
+            .headers_mut()
+            .insert(AUTHORIZATION, self.value.clone());
+        Box::pin(async { Ok(()) })
     }
 }
 
