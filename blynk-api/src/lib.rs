@@ -62,7 +62,50 @@ pub mod limits {
 /// Typed [httpmock](https://docs.rs/httpmock) helpers, one per operation (feature `mock`).
 ///
 /// [`mock::MockServerExt`] adds a method per operation to `httpmock::MockServer`; each takes a
-/// closure receiving typed `When` and `Then` wrappers from [`mock::operations`].
+/// closure receiving typed `When` and `Then` wrappers from [`mock::operations`]: `When` has a
+/// method per parameter (array parameters match the repeated values exactly, in order), `Then` a
+/// method per documented status (`ok`, `no_content`, `bad_request`, `forbidden`, `not_found`,
+/// `too_many_requests`, `internal_server_error`). `into_inner()` gives the plain httpmock value, for
+/// a header such as `Retry-After` or an off-spec answer.
+///
+/// # Example: a test of your own code, with Blynk.Cloud mocked
+///
+/// ```
+/// use blynk_api::mock::MockServerExt;
+/// use blynk_api::types::{DataStreamRawValue, DataStreamValue, GetBatchDeviceDataStreamsResponseItem};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = httpmock::MockServer::start_async().await;
+/// let mock = server.get_batch_device_data_streams(|when, then| {
+///     when.device_ids(&vec![101, 102]);
+///     then.ok(&vec![GetBatchDeviceDataStreamsResponseItem {
+///         device_id: 101,
+///         data_streams: vec![DataStreamValue {
+///             data_stream_id: 1,
+///             pin: "V1".into(),
+///             data_stream_label: "Temperature".into(),
+///             data_stream_alias: "temp".into(),
+///             value: Some(DataStreamRawValue::Double(21.5)),
+///             updated_at: None,
+///         }],
+///     }]);
+/// });
+///
+/// // The code under test, pointed at the mock server.
+/// let client = blynk_api::Client::new(&server.base_url(), blynk_api::hooks::Hooks::none());
+/// let devices = client
+///     .get_batch_device_data_streams()
+///     .device_ids(vec![101, 102])
+///     .send()
+///     .await
+///     .unwrap()
+///     .into_inner();
+///
+/// assert_eq!(devices[0].data_streams[0].value, Some(DataStreamRawValue::Double(21.5)));
+/// mock.assert();
+/// # }
+/// ```
 #[cfg(feature = "mock")]
 #[doc(hidden)]
 pub mod mock_support;
