@@ -1,20 +1,36 @@
-//! Hand-written ergonomics over the generated [`blynk_api`] client.
+//! The Blynk Platform API client that production code uses: one configured [`Blynk`] client with
+//! regions, OAuth2 client credentials, retries, typed errors and validation, over the generated
+//! [`blynk_api`] client.
 //!
-//! This crate is where the Blynk Platform API's limits become invisible: batch reads are split at
-//! [`blynk_api::limits::MAX_DEVICES_PER_BATCH_READ`] devices, imports at
-//! [`blynk_api::limits::MAX_POINTS_PER_IMPORT`] points, batch updates at
-//! [`blynk_api::limits::MAX_ROWS_PER_BATCH_UPDATE`] rows, and history is a stream over all pages.
-//! It also holds the one configured client (regions, OAuth2, retries, typed errors). Those parts are
-//! being built; for now the crate re-exports the generated client.
+//! - **Configure once**: [`Blynk::builder`] takes the server ([`Region`] or URL), the credentials (a
+//!   token, or OAuth2 client credentials renewed automatically, one renewal at a time), timeouts
+//!   and a [`RetryConfig`]. The client is cheap to clone and `Send + Sync`.
+//! - **Every operation** as a method in Rust types: [`Value`], [`Location`], [`Point`],
+//!   `SystemTime` timestamps, [`Property`].
+//! - **Checked input**: limits the API document states (10 devices, 10,000 rows or points, page
+//!   size 1..=1000, 200-character properties) and values JSON cannot carry are refused with
+//!   [`Error::InvalidInput`] before anything is sent.
+//! - **Errors to match on**: [`Error`] names the operation, and [`Error::is_retryable`] says
+//!   whether to try again later.
+//! - **Safe by default**: https off loopback, secrets redacted from `Debug`, never in URLs, and
+//!   `Authorization` never follows a redirect to another host.
 //!
 //! # Example
 //!
-//! ```
-//! use blynk_api_ext::api;
+//! ```no_run
+//! use blynk_api_ext::{Blynk, Region};
 //!
-//! let client = api::Client::new("https://blynk.cloud", api::hooks::Hooks::none());
-//! assert_eq!(api::limits::MAX_DEVICES_PER_BATCH_READ, 10);
-//! # let _ = client;
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let blynk = Blynk::builder()
+//!     .region(Region::Fra1)
+//!     .client_credentials("client-id", "client-secret")
+//!     .build()?;
+//!
+//! blynk.set_value(101, 1, 22.5).await?;
+//! for device in blynk.batch_values(&[101, 102], None).await? {
+//!     println!("{}: {} datastreams", device.device_id, device.datastreams.len());
+//! }
+//! # Ok(()) }
 //! ```
 
 #![forbid(unsafe_code)]
@@ -24,5 +40,27 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-/// The generated client this crate builds on.
+mod auth;
+mod client;
+pub mod clock;
+mod engine;
+mod error;
+mod model;
+mod ops;
+mod retry;
+
+pub use auth::Secret;
 pub use blynk_api as api;
+pub use blynk_api::batch_update::BatchUpdateOutcome;
+pub use blynk_api::limits;
+pub use blynk_api::types::BatchUpdateReport;
+pub use client::{
+    Blynk, BlynkBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region, USER_AGENT,
+};
+pub use error::{AuthError, BuildError, Error, Result};
+pub use model::{
+    BatchUpdate, DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Location,
+    Point, Value, from_millis, to_millis,
+};
+pub use ops::Property;
+pub use retry::RetryConfig;

@@ -1,0 +1,474 @@
+//! One method per operation of the API, in Rust-native types, with the input checked before any
+//! request is sent. Each method names its `operationId` in errors.
+
+use std::collections::BTreeMap;
+
+use blynk_api::ResponseValue;
+use blynk_api::batch_update::BatchUpdateOutcome;
+use blynk_api::limits;
+use blynk_api::types::{
+    DataStreamPropertyName, ErrorResponse, ImportDeviceBatchDataBodyValuesItem,
+    UpdateDeviceDataStreamPropertyBodyValue,
+};
+
+use crate::client::Blynk;
+use crate::error::{Error, Result, from_api};
+use crate::model::{
+    BatchUpdate, DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Point,
+    Value, from_millis, to_millis,
+};
+
+/// A widget property of a datastream, for [`Blynk::set_property`].
+pub type Property = DataStreamPropertyName;
+
+const DEVICE_VALUES: &str = "getDeviceDataStreamsV2";
+const BATCH_VALUES: &str = "getBatchDeviceDataStreams";
+const HISTORY: &str = "getDeviceDataStreamHistory";
+const SET_VALUE: &str = "updateDeviceDataStream";
+const SET_VALUES: &str = "updateMultipleDeviceDataStreams";
+const BATCH_UPDATE: &str = "batchUpdateDeviceDataStreams";
+const IMPORT: &str = "importDeviceBatchData";
+const SET_PROPERTY: &str = "updateDeviceDataStreamProperty";
+
+fn check_value(operation: &'static str, field: &str, value: &Value) -> Result<()> {
+    value
+        .check()
+        .map_err(|reason| Error::invalid(operation, field, reason))
+}
+
+fn check_ids(operation: &'static str, field: &str, ids: &[i32], max: Option<usize>) -> Result<()> {
+    if ids.is_empty() {
+        return Err(Error::invalid(operation, field, "must not be empty"));
+    }
+    if let Some(max) = max
+        && ids.len() > max
+    {
+        return Err(Error::invalid(
+            operation,
+            field,
+            format!(
+                "{} IDs given, the API accepts at most {max} per request",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Blynk {
+    async fn finish<T>(
+        &self,
+        operation: &'static str,
+        result: std::result::Result<ResponseValue<T>, blynk_api::Error<ErrorResponse>>,
+    ) -> Result<T> {
+        match result {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(from_api(operation, e, self.clock().wall()).await),
+        }
+    }
+
+    /// The current values of every datastream of one device (`getDeviceDataStreamsV2`).
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// for ds in blynk.device_values(101).await? {
+    ///     println!("{} ({}): {:?}", ds.label, ds.pin, ds.value);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn device_values(&self, device_id: i32) -> Result<Vec<DatastreamValue>> {
+        self.device_values_filtered(device_id, None).await
+    }
+
+    /// The current values of some datastreams of one device (`getDeviceDataStreamsV2`).
+    /// `datastream_ids` must not be empty.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// let values = blynk.device_values_of(101, &[1, 2]).await?;
+    /// # let _ = values; Ok(()) }
+    /// ```
+    pub async fn device_values_of(
+        &self,
+        device_id: i32,
+        datastream_ids: &[i32],
+    ) -> Result<Vec<DatastreamValue>> {
+        check_ids(DEVICE_VALUES, "datastream_ids", datastream_ids, None)?;
+        self.device_values_filtered(device_id, Some(datastream_ids))
+            .await
+    }
+
+    async fn device_values_filtered(
+        &self,
+        device_id: i32,
+        datastream_ids: Option<&[i32]>,
+    ) -> Result<Vec<DatastreamValue>> {
+        self.authorize(DEVICE_VALUES).await?;
+        let mut request = self.api().get_device_data_streams_v2().device_id(device_id);
+        if let Some(ids) = datastream_ids {
+            request = request.data_stream_ids(ids.to_vec());
+        }
+        let response = self.finish(DEVICE_VALUES, request.send().await).await?;
+        Ok(response.data_streams.into_iter().map(Into::into).collect())
+    }
+
+    /// The current values of up to [`limits::MAX_DEVICES_PER_BATCH_READ`] devices in one request
+    /// (`getBatchDeviceDataStreams`), optionally only of some datastreams. Devices the server
+    /// skips (unknown, or not visible to the token) are absent from the result.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// let devices = blynk.batch_values(&[101, 102, 103], None).await?;
+    /// # let _ = devices; Ok(()) }
+    /// ```
+    pub async fn batch_values(
+        &self,
+        device_ids: &[i32],
+        datastream_ids: Option<&[i32]>,
+    ) -> Result<Vec<DeviceValues>> {
+        check_ids(
+            BATCH_VALUES,
+            "device_ids",
+            device_ids,
+            Some(limits::MAX_DEVICES_PER_BATCH_READ),
+        )?;
+        if let Some(ids) = datastream_ids {
+            check_ids(BATCH_VALUES, "datastream_ids", ids, None)?;
+        }
+        self.authorize(BATCH_VALUES).await?;
+        let mut request = self
+            .api()
+            .get_batch_device_data_streams()
+            .device_ids(device_ids.to_vec());
+        if let Some(ids) = datastream_ids {
+            request = request.data_stream_ids(ids.to_vec());
+        }
+        let response = self.finish(BATCH_VALUES, request.send().await).await?;
+        Ok(response
+            .into_iter()
+            .map(|d| DeviceValues {
+                device_id: d.device_id,
+                datastreams: d.data_streams.into_iter().map(Into::into).collect(),
+            })
+            .collect())
+    }
+
+    /// One page of a datastream's history (`getDeviceDataStreamHistory`). Pages count from
+    /// [`limits::FIRST_HISTORY_PAGE`]; `size` is within
+    /// [`limits::MIN_HISTORY_PAGE_SIZE`]`..=`[`limits::MAX_HISTORY_PAGE_SIZE`].
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use std::time::{Duration, SystemTime};
+    /// use blynk_api_ext::HistoryQuery;
+    ///
+    /// let to = SystemTime::now();
+    /// let query = HistoryQuery { device_id: 101, datastream_id: 1, from: to - Duration::from_secs(86_400), to };
+    /// let page = blynk.history_page(&query, 0, 1000).await?;
+    /// println!("{} of {} points", page.points.len(), page.total);
+    /// # Ok(()) }
+    /// ```
+    pub async fn history_page(
+        &self,
+        query: &HistoryQuery,
+        page: i32,
+        size: u32,
+    ) -> Result<HistoryPage> {
+        let (from, to) = check_range(query)?;
+        let first = i64::from(limits::FIRST_HISTORY_PAGE);
+        if i64::from(page) < first {
+            return Err(Error::invalid(
+                HISTORY,
+                "page",
+                format!("{page} is negative; pages are numbered from {first}"),
+            ));
+        }
+        let range = limits::MIN_HISTORY_PAGE_SIZE..=limits::MAX_HISTORY_PAGE_SIZE;
+        if !range.contains(&size) {
+            return Err(Error::invalid(
+                HISTORY,
+                "size",
+                format!(
+                    "{size} is outside {}..={}",
+                    limits::MIN_HISTORY_PAGE_SIZE,
+                    limits::MAX_HISTORY_PAGE_SIZE
+                ),
+            ));
+        }
+        self.authorize(HISTORY).await?;
+        let request = self
+            .api()
+            .get_device_data_stream_history()
+            .device_id(query.device_id)
+            .data_stream_id(query.datastream_id)
+            .from(from)
+            .to(to)
+            .page(page)
+            .size(size);
+        let response = self.finish(HISTORY, request.send().await).await?;
+        Ok(HistoryPage {
+            points: response
+                .content
+                .into_iter()
+                .map(|p| HistoryPoint {
+                    at: from_millis(p.created_at),
+                    value: p.value,
+                })
+                .collect(),
+            total: u64::try_from(response.total_elements).unwrap_or(0),
+        })
+    }
+
+    /// Writes one value to one datastream (`updateDeviceDataStream`).
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use blynk_api_ext::Location;
+    ///
+    /// blynk.set_value(101, 1, 22.5).await?;
+    /// blynk.set_value(101, 2, "eco").await?;
+    /// blynk.set_value(101, 3, Location::new(24.1, 56.9)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_value(
+        &self,
+        device_id: i32,
+        datastream_id: i32,
+        value: impl Into<Value>,
+    ) -> Result<()> {
+        let value = value.into();
+        check_value(SET_VALUE, "value", &value)?;
+        self.authorize(SET_VALUE).await?;
+        let request = self.api().update_device_data_stream().body_map(|b| {
+            b.device_id(device_id)
+                .data_stream_id(datastream_id)
+                .value(value.to_raw())
+        });
+        self.finish(SET_VALUE, request.send().await).await
+    }
+
+    /// Writes several datastreams of one device at once (`updateMultipleDeviceDataStreams`).
+    /// The server silently skips unknown datastreams and values of the wrong type.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// blynk.set_values(101, [(1, 22.5.into()), (2, "eco".into())]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_values(
+        &self,
+        device_id: i32,
+        values: impl IntoIterator<Item = (i32, Value)>,
+    ) -> Result<()> {
+        let mut map = BTreeMap::new();
+        for (datastream_id, value) in values {
+            check_value(SET_VALUES, &format!("values[{datastream_id}]"), &value)?;
+            map.insert(datastream_id.to_string(), value.to_raw());
+        }
+        if map.is_empty() {
+            return Err(Error::invalid(SET_VALUES, "values", "must not be empty"));
+        }
+        self.authorize(SET_VALUES).await?;
+        let request = self
+            .api()
+            .update_multiple_device_data_streams()
+            .body_map(|b| b.device_id(device_id).values(map));
+        self.finish(SET_VALUES, request.send().await).await
+    }
+
+    /// Updates datastreams of many devices of one product in one request
+    /// (`batchUpdateDeviceDataStreams`), at most [`limits::MAX_ROWS_PER_BATCH_UPDATE`] rows.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use blynk_api_ext::{BatchUpdate, BatchUpdateOutcome};
+    ///
+    /// let update = BatchUpdate::new(["Temperature"]).row(101, [Some(21.0.into())]);
+    /// match blynk.batch_update(&update).await? {
+    ///     BatchUpdateOutcome::AllApplied => println!("done"),
+    ///     BatchUpdateOutcome::Partial(report) => println!("skipped: {report:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn batch_update(&self, update: &BatchUpdate) -> Result<BatchUpdateOutcome> {
+        let (fields, rows) = check_batch(update)?;
+        self.authorize(BATCH_UPDATE).await?;
+        let debug = update.is_debug();
+        let request = self
+            .api()
+            .batch_update_device_data_streams()
+            .body_map(|b| b.fields(fields).updates(rows).debug(debug));
+        let result = match request.send().await {
+            Ok(response) => BatchUpdateOutcome::from_response(response).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => Err(from_api(BATCH_UPDATE, e, self.clock().wall()).await),
+        }
+    }
+
+    /// Imports up to [`limits::MAX_POINTS_PER_IMPORT`] historical points into one datastream
+    /// (`importDeviceBatchData`). The server processes the import asynchronously and silently
+    /// skips points more than a month in the future.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use std::time::{Duration, SystemTime};
+    /// use blynk_api_ext::Point;
+    ///
+    /// let now = SystemTime::now();
+    /// let points: Vec<Point> = (0..60)
+    ///     .map(|i| Point::new(now - Duration::from_secs(60 * i), 20.0 + i as f64 / 10.0))
+    ///     .collect();
+    /// blynk.import(101, 1, &points).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn import(&self, device_id: i32, datastream_id: i32, points: &[Point]) -> Result<()> {
+        if points.len() < limits::MIN_POINTS_PER_IMPORT {
+            return Err(Error::invalid(IMPORT, "points", "must not be empty"));
+        }
+        if points.len() > limits::MAX_POINTS_PER_IMPORT {
+            return Err(Error::invalid(
+                IMPORT,
+                "points",
+                format!(
+                    "{} points given, the API accepts at most {} per request",
+                    points.len(),
+                    limits::MAX_POINTS_PER_IMPORT
+                ),
+            ));
+        }
+        let mut values = Vec::with_capacity(points.len());
+        for (index, point) in points.iter().enumerate() {
+            check_value(IMPORT, &format!("points[{index}].value"), &point.value)?;
+            let ts = to_millis(point.at).ok_or_else(|| {
+                Error::invalid(IMPORT, format!("points[{index}].at"), "is before 1970")
+            })?;
+            values.push(ImportDeviceBatchDataBodyValuesItem {
+                ts,
+                value: point.value.to_raw(),
+            });
+        }
+        self.authorize(IMPORT).await?;
+        let request = self.api().import_device_batch_data().body_map(|b| {
+            b.device_id(device_id)
+                .data_stream_id(datastream_id)
+                .values(values)
+        });
+        self.finish(IMPORT, request.send().await).await
+    }
+
+    /// Updates a widget property of a datastream (`updateDeviceDataStreamProperty`). The value is
+    /// at most [`limits::MAX_PROPERTY_VALUE_CHARS`] characters; the server checks its format.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use blynk_api_ext::Property;
+    ///
+    /// blynk.set_property(101, 1, Property::Label, "Kitchen").await?;
+    /// blynk.set_property(101, 1, Property::Color, "#23C48E").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_property(
+        &self,
+        device_id: i32,
+        datastream_id: i32,
+        property: Property,
+        value: &str,
+    ) -> Result<()> {
+        let chars = value.chars().count();
+        if chars > limits::MAX_PROPERTY_VALUE_CHARS {
+            return Err(Error::invalid(
+                SET_PROPERTY,
+                "value",
+                format!(
+                    "{chars} characters, the API accepts at most {}",
+                    limits::MAX_PROPERTY_VALUE_CHARS
+                ),
+            ));
+        }
+        let value = UpdateDeviceDataStreamPropertyBodyValue::try_from(value)
+            .map_err(|e| Error::invalid(SET_PROPERTY, "value", e.to_string()))?;
+        self.authorize(SET_PROPERTY).await?;
+        let request = self
+            .api()
+            .update_device_data_stream_property()
+            .body_map(|b| {
+                b.device_id(device_id)
+                    .data_stream_id(datastream_id)
+                    .property(property)
+                    .value(value)
+            });
+        self.finish(SET_PROPERTY, request.send().await).await
+    }
+}
+
+fn check_range(query: &HistoryQuery) -> Result<(i64, i64)> {
+    let from = to_millis(query.from)
+        .ok_or_else(|| Error::invalid(HISTORY, "from", "is before 1970 or too far ahead"))?;
+    let to = to_millis(query.to)
+        .ok_or_else(|| Error::invalid(HISTORY, "to", "is before 1970 or too far ahead"))?;
+    if from > to {
+        return Err(Error::invalid(
+            HISTORY,
+            "from",
+            format!("{from} ms is later than to ({to} ms)"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn check_batch(update: &BatchUpdate) -> Result<(Vec<String>, Vec<Vec<serde_json::Value>>)> {
+    if update.labels().is_empty() {
+        return Err(Error::invalid(
+            BATCH_UPDATE,
+            "labels",
+            format!(
+                "at least {} label is needed",
+                limits::MIN_FIELDS_PER_BATCH_UPDATE - 1
+            ),
+        ));
+    }
+    if update.rows().is_empty() {
+        return Err(Error::invalid(BATCH_UPDATE, "rows", "must not be empty"));
+    }
+    if update.rows().len() > limits::MAX_ROWS_PER_BATCH_UPDATE {
+        return Err(Error::invalid(
+            BATCH_UPDATE,
+            "rows",
+            format!(
+                "{} rows given, the API accepts at most {} per request",
+                update.rows().len(),
+                limits::MAX_ROWS_PER_BATCH_UPDATE
+            ),
+        ));
+    }
+    let width = update.labels().len();
+    let mut rows = Vec::with_capacity(update.rows().len());
+    for (index, (device_id, cells)) in update.rows().iter().enumerate() {
+        if cells.len() != width {
+            return Err(Error::invalid(
+                BATCH_UPDATE,
+                format!("rows[{index}]"),
+                format!("{} cells for {width} labels", cells.len()),
+            ));
+        }
+        let mut row = Vec::with_capacity(width + 1);
+        row.push(serde_json::Value::from(*device_id));
+        for (column, cell) in cells.iter().enumerate() {
+            match cell {
+                Some(value) => {
+                    check_value(BATCH_UPDATE, &format!("rows[{index}][{column}]"), value)?;
+                    row.push(value.to_json());
+                }
+                None => row.push(serde_json::Value::Null),
+            }
+        }
+        rows.push(row);
+    }
+    let mut fields = Vec::with_capacity(width + 1);
+    fields.push("deviceId".to_string());
+    fields.extend(update.labels().iter().cloned());
+    Ok((fields, rows))
+}

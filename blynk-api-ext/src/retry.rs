@@ -1,0 +1,386 @@
+//! When to try a request again, and how long to wait first.
+//!
+//! Every call counts against the organisation's monthly message quota and Blynk has no idempotency
+//! key, so the default policy retries only what cannot do harm twice:
+//!
+//! - reads (`GET`) on 429, 502, 503, 504 and transport errors;
+//! - writes on 429 only (the server processed nothing), and on connection failures, where the
+//!   request never left the machine;
+//! - writes on 5xx and timeouts only when [`RetryConfig::retry_writes_on_server_errors`] is set.
+//!
+//! The wait is the server's `Retry-After` when it sends one (seconds or an HTTP date), otherwise
+//! exponential backoff with full jitter: a uniformly random delay between zero and
+//! `min(max_backoff, initial_backoff × 2^(attempt − 1))`. Retrying stops at `max_attempts`, or
+//! when the next wait would pass `max_elapsed`.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// How the client retries failed requests. Plain configuration with sensible defaults.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use blynk_api_ext::RetryConfig;
+///
+/// let patient = RetryConfig::standard()
+///     .max_attempts(6)
+///     .max_elapsed(Duration::from_secs(120));
+/// let never = RetryConfig::disabled();
+/// assert_eq!(never.get_max_attempts(), 1);
+/// # let _ = patient;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_elapsed: Duration,
+    retry_writes_on_server_errors: bool,
+    jitter_seed: Option<u64>,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+impl RetryConfig {
+    /// Up to 4 attempts, backoff from 200 ms capped at 20 s, at most 60 s in all; writes are not
+    /// retried on server errors.
+    pub fn standard() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+            max_elapsed: Duration::from_secs(60),
+            retry_writes_on_server_errors: false,
+            jitter_seed: None,
+        }
+    }
+
+    /// One attempt, no retries.
+    pub fn disabled() -> Self {
+        Self::standard().max_attempts(1)
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff ceiling of the first retry; it doubles with each attempt.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The largest backoff (without `Retry-After`).
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The most time spent on one call, waits included, before giving up.
+    pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
+        self.max_elapsed = elapsed;
+        self
+    }
+
+    /// Also retry writes on 500, 502, 503, 504 and timeouts. A write the server applied before
+    /// failing is then applied twice, and each attempt counts against the message quota.
+    pub fn retry_writes_on_server_errors(mut self, retry: bool) -> Self {
+        self.retry_writes_on_server_errors = retry;
+        self
+    }
+
+    /// Seeds the jitter, for reproducible delays in tests.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Attempts in all.
+    pub fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn seed(&self) -> Option<u64> {
+        self.jitter_seed
+    }
+
+    /// The wait before attempt `attempt + 1`, or `None` to stop. `elapsed` is the time spent on
+    /// this call so far; `wall` the current wall-clock time (for HTTP-date `Retry-After`).
+    pub(crate) fn next_delay(
+        &self,
+        outcome: Outcome<'_>,
+        idempotent: bool,
+        attempt: u32,
+        elapsed: Duration,
+        wall: SystemTime,
+        rng: &mut fastrand::Rng,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts || !self.should_retry(&outcome, idempotent) {
+            return None;
+        }
+        let server_says = match outcome {
+            Outcome::Response(status, headers)
+                if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+            {
+                retry_after(headers, wall)
+            }
+            _ => None,
+        };
+        let delay = server_says.unwrap_or_else(|| self.backoff(attempt, rng));
+        (elapsed + delay <= self.max_elapsed).then_some(delay)
+    }
+
+    fn should_retry(&self, outcome: &Outcome<'_>, idempotent: bool) -> bool {
+        let writes_too = idempotent || self.retry_writes_on_server_errors;
+        match outcome {
+            Outcome::Response(status, _) => match status.as_u16() {
+                429 => true,
+                502..=504 => writes_too,
+                500 => !idempotent && self.retry_writes_on_server_errors,
+                _ => false,
+            },
+            // Nothing was sent: safe for any request.
+            Outcome::ConnectFailed => true,
+            Outcome::OtherTransport => writes_too,
+        }
+    }
+
+    /// Full jitter: uniform in `[0, min(max_backoff, initial × 2^(attempt−1))]`.
+    fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+        let exp = attempt.saturating_sub(1).min(30);
+        let ceiling = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rng.u64(0..=nanos))
+    }
+}
+
+/// What an attempt produced, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Outcome<'a> {
+    /// A response arrived.
+    Response(StatusCode, &'a HeaderMap),
+    /// The connection could not be made: the request was not sent.
+    ConnectFailed,
+    /// Anything else: a timeout, a reset mid-way, a broken body.
+    OtherTransport,
+}
+
+/// Reads `Retry-After`, in seconds or as an HTTP date (a date in the past means now).
+pub(crate) fn retry_after(headers: &HeaderMap, wall: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(wall).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(retry_after).unwrap());
+        h
+    }
+
+    fn delay(
+        config: &RetryConfig,
+        status: u16,
+        h: &HeaderMap,
+        idempotent: bool,
+    ) -> Option<Duration> {
+        let mut rng = fastrand::Rng::with_seed(1);
+        config.next_delay(
+            Outcome::Response(StatusCode::from_u16(status).unwrap(), h),
+            idempotent,
+            1,
+            Duration::ZERO,
+            SystemTime::UNIX_EPOCH,
+            &mut rng,
+        )
+    }
+
+    #[test]
+    fn retry_after_seconds_is_honoured() {
+        let d = delay(&RetryConfig::standard(), 429, &headers("7"), false);
+        assert_eq!(d, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn retry_after_http_date_is_honoured() {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let h = headers(&httpdate::fmt_http_date(wall + Duration::from_secs(42)));
+        assert_eq!(retry_after(&h, wall), Some(Duration::from_secs(42)));
+        assert_eq!(
+            retry_after(&h, wall + Duration::from_secs(100)),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn unparseable_retry_after_falls_back_to_backoff() {
+        assert_eq!(retry_after(&headers("soon"), SystemTime::UNIX_EPOCH), None);
+        let d = delay(&RetryConfig::standard(), 429, &headers("soon"), true).unwrap();
+        assert!(d <= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn writes_are_not_retried_on_server_errors_by_default() {
+        let none = HeaderMap::new();
+        for status in [500, 502, 503, 504] {
+            assert_eq!(
+                delay(&RetryConfig::standard(), status, &none, false),
+                None,
+                "{status}"
+            );
+        }
+        let opt_in = RetryConfig::standard().retry_writes_on_server_errors(true);
+        for status in [500, 502, 503, 504] {
+            assert!(delay(&opt_in, status, &none, false).is_some(), "{status}");
+        }
+    }
+
+    #[test]
+    fn reads_are_retried_on_gateway_errors_and_not_on_500() {
+        let none = HeaderMap::new();
+        for status in [429, 502, 503, 504] {
+            assert!(
+                delay(&RetryConfig::standard(), status, &none, true).is_some(),
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 500] {
+            assert_eq!(
+                delay(&RetryConfig::standard(), status, &none, true),
+                None,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_capped() {
+        let config = RetryConfig::standard()
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_secs(1));
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut max_seen = Duration::ZERO;
+        for attempt in 1..=10 {
+            let ceiling =
+                (Duration::from_millis(100) * 2u32.pow(attempt - 1)).min(Duration::from_secs(1));
+            for _ in 0..200 {
+                let d = config.backoff(attempt, &mut rng);
+                assert!(d <= ceiling, "attempt {attempt}: {d:?} > {ceiling:?}");
+                max_seen = max_seen.max(d);
+            }
+        }
+        // Jitter spreads over the range rather than sitting at the ceiling or at zero.
+        assert!(max_seen > Duration::from_millis(900));
+    }
+
+    #[test]
+    fn attempts_and_elapsed_time_bound_retries() {
+        let config = RetryConfig::standard()
+            .max_attempts(3)
+            .max_elapsed(Duration::from_secs(10));
+        let h = headers("4");
+        let mut rng = fastrand::Rng::with_seed(1);
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        let wall = SystemTime::UNIX_EPOCH;
+        assert!(
+            config
+                .next_delay(
+                    Outcome::Response(status, &h),
+                    true,
+                    2,
+                    Duration::ZERO,
+                    wall,
+                    &mut rng
+                )
+                .is_some()
+        );
+        assert!(
+            config
+                .next_delay(
+                    Outcome::Response(status, &h),
+                    true,
+                    3,
+                    Duration::ZERO,
+                    wall,
+                    &mut rng
+                )
+                .is_none()
+        );
+        assert!(
+            config
+                .next_delay(
+                    Outcome::Response(status, &h),
+                    true,
+                    1,
+                    Duration::from_secs(7),
+                    wall,
+                    &mut rng
+                )
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn connection_failures_are_retried_even_for_writes() {
+        let config = RetryConfig::standard();
+        let mut rng = fastrand::Rng::with_seed(1);
+        let wall = SystemTime::UNIX_EPOCH;
+        assert!(
+            config
+                .next_delay(
+                    Outcome::ConnectFailed,
+                    false,
+                    1,
+                    Duration::ZERO,
+                    wall,
+                    &mut rng
+                )
+                .is_some()
+        );
+        assert!(
+            config
+                .next_delay(
+                    Outcome::OtherTransport,
+                    false,
+                    1,
+                    Duration::ZERO,
+                    wall,
+                    &mut rng
+                )
+                .is_none()
+        );
+        assert!(
+            config
+                .next_delay(
+                    Outcome::OtherTransport,
+                    true,
+                    1,
+                    Duration::ZERO,
+                    wall,
+                    &mut rng
+                )
+                .is_some()
+        );
+    }
+}
