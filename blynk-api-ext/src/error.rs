@@ -121,6 +121,14 @@ pub enum Error {
         /// The underlying error.
         source: reqwest::Error,
     },
+    /// Writing the output (CSV, say) failed.
+    #[error("{operation}: could not write the output: {source}")]
+    Io {
+        /// The operation that was called.
+        operation: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A success response whose body does not match the API document.
     #[error("{operation}: could not decode the response: {message}")]
     Decode {
@@ -159,6 +167,7 @@ impl Error {
             | Self::Redirected { operation, .. }
             | Self::UnexpectedStatus { operation, .. }
             | Self::Transport { operation, .. }
+            | Self::Io { operation, .. }
             | Self::Decode { operation, .. } => operation,
         }
     }

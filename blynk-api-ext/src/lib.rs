@@ -41,6 +41,7 @@
 )]
 
 mod auth;
+mod bulk;
 mod client;
 pub mod clock;
 mod engine;
@@ -48,12 +49,18 @@ mod error;
 mod model;
 mod ops;
 mod retry;
+mod wire;
 
 pub use auth::Secret;
 pub use blynk_api as api;
 pub use blynk_api::batch_update::BatchUpdateOutcome;
 pub use blynk_api::limits;
 pub use blynk_api::types::BatchUpdateReport;
+pub use bulk::{
+    BatchUpdateError, BatchUpdateSummary, FleetValues, FuturePoints, HistoryRequest, HistoryStream,
+    ImportError, ImportJob, ImportOptions, ImportReport, Progress, ProgressFn, ReadOptions,
+    SkipCounters, SkippedRow,
+};
 pub use client::{
     Blynk, BlynkBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region, USER_AGENT,
 };
@@ -64,3 +71,4 @@ pub use model::{
 };
 pub use ops::Property;
 pub use retry::RetryConfig;
+pub use wire::MAX_REQUEST_BYTES;

@@ -108,14 +108,6 @@ impl Value {
         }
     }
 
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        match self {
-            Value::Number(n) => serde_json::json!(n),
-            Value::Text(s) => serde_json::Value::String(s.clone()),
-            Value::Location(l) => serde_json::json!([l.lon, l.lat]),
-        }
-    }
-
     pub(crate) fn from_raw(raw: DataStreamRawValue) -> Self {
         match raw {
             DataStreamRawValue::Double(n) => Value::Number(n),
@@ -240,7 +232,8 @@ pub struct HistoryQuery {
     pub to: SystemTime,
 }
 
-/// A batch update: labels of the columns, then rows of one device each.
+/// The rows of a batch update: labels of the columns, then one row per device, checked as they
+/// are added (width, finite numbers, valid locations).
 ///
 /// A `None` cell leaves that datastream of that device unchanged (it is sent as `null`).
 ///
@@ -248,9 +241,14 @@ pub struct HistoryQuery {
 /// use blynk_api_ext::BatchUpdate;
 ///
 /// let update = BatchUpdate::new(["Temperature", "Mode"])
-///     .row(101, [Some(21.5.into()), None])
-///     .row(102, [Some(19.0.into()), Some("eco".into())]);
+///     .row(101, [Some(21.5.into()), None])?
+///     .row(102, [Some(19.0.into()), Some("eco".into())])?;
 /// assert_eq!(update.rows().len(), 2);
+///
+/// // A row of the wrong width is refused when it is added.
+/// let err = BatchUpdate::new(["Temperature"]).row(103, [None, None]).unwrap_err();
+/// assert!(err.to_string().contains("2 cells for 1 labels"));
+/// # Ok::<(), blynk_api_ext::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchUpdate {
@@ -273,10 +271,48 @@ impl BatchUpdate {
         }
     }
 
-    /// Adds a row: a device and one cell per label (checked when sent).
-    pub fn row(mut self, device_id: i32, cells: impl IntoIterator<Item = Option<Value>>) -> Self {
-        self.rows.push((device_id, cells.into_iter().collect()));
-        self
+    /// Adds a row: a device and one cell per label.
+    pub fn push(
+        &mut self,
+        device_id: i32,
+        cells: impl IntoIterator<Item = Option<Value>>,
+    ) -> Result<&mut Self, crate::Error> {
+        const OP: &str = "batchUpdateDeviceDataStreams";
+        let index = self.rows.len();
+        let cells: Vec<Option<Value>> = cells.into_iter().collect();
+        if self.labels.is_empty() {
+            return Err(crate::Error::invalid(
+                OP,
+                "labels",
+                "at least 1 label is needed",
+            ));
+        }
+        if cells.len() != self.labels.len() {
+            return Err(crate::Error::invalid(
+                OP,
+                format!("rows[{index}]"),
+                format!("{} cells for {} labels", cells.len(), self.labels.len()),
+            ));
+        }
+        for (column, cell) in cells.iter().enumerate() {
+            if let Some(value) = cell {
+                value.check().map_err(|reason| {
+                    crate::Error::invalid(OP, format!("rows[{index}][{column}]"), reason)
+                })?;
+            }
+        }
+        self.rows.push((device_id, cells));
+        Ok(self)
+    }
+
+    /// Adds a row, builder style.
+    pub fn row(
+        mut self,
+        device_id: i32,
+        cells: impl IntoIterator<Item = Option<Value>>,
+    ) -> Result<Self, crate::Error> {
+        self.push(device_id, cells)?;
+        Ok(self)
     }
 
     /// Asks the server for per-row skip reasons instead of counters.

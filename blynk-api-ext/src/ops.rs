@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use blynk_api::ResponseValue;
-use blynk_api::batch_update::BatchUpdateOutcome;
 use blynk_api::limits;
 use blynk_api::types::{
     DataStreamPropertyName, ErrorResponse, ImportDeviceBatchDataBodyValuesItem,
@@ -14,8 +13,8 @@ use blynk_api::types::{
 use crate::client::Blynk;
 use crate::error::{Error, Result, from_api};
 use crate::model::{
-    BatchUpdate, DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Point,
-    Value, from_millis, to_millis,
+    DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Point, Value,
+    from_millis, to_millis,
 };
 
 /// A widget property of a datastream, for [`Blynk::set_property`].
@@ -26,7 +25,6 @@ const BATCH_VALUES: &str = "getBatchDeviceDataStreams";
 const HISTORY: &str = "getDeviceDataStreamHistory";
 const SET_VALUE: &str = "updateDeviceDataStream";
 const SET_VALUES: &str = "updateMultipleDeviceDataStreams";
-const BATCH_UPDATE: &str = "batchUpdateDeviceDataStreams";
 const IMPORT: &str = "importDeviceBatchData";
 const SET_PROPERTY: &str = "updateDeviceDataStreamProperty";
 
@@ -276,38 +274,6 @@ impl Blynk {
         self.finish(SET_VALUES, request.send().await).await
     }
 
-    /// Updates datastreams of many devices of one product in one request
-    /// (`batchUpdateDeviceDataStreams`), at most [`limits::MAX_ROWS_PER_BATCH_UPDATE`] rows.
-    ///
-    /// ```no_run
-    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
-    /// use blynk_api_ext::{BatchUpdate, BatchUpdateOutcome};
-    ///
-    /// let update = BatchUpdate::new(["Temperature"]).row(101, [Some(21.0.into())]);
-    /// match blynk.batch_update(&update).await? {
-    ///     BatchUpdateOutcome::AllApplied => println!("done"),
-    ///     BatchUpdateOutcome::Partial(report) => println!("skipped: {report:?}"),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn batch_update(&self, update: &BatchUpdate) -> Result<BatchUpdateOutcome> {
-        let (fields, rows) = check_batch(update)?;
-        self.authorize(BATCH_UPDATE).await?;
-        let debug = update.is_debug();
-        let request = self
-            .api()
-            .batch_update_device_data_streams()
-            .body_map(|b| b.fields(fields).updates(rows).debug(debug));
-        let result = match request.send().await {
-            Ok(response) => BatchUpdateOutcome::from_response(response).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(outcome) => Ok(outcome),
-            Err(e) => Err(from_api(BATCH_UPDATE, e, self.clock().wall()).await),
-        }
-    }
-
     /// Imports up to [`limits::MAX_POINTS_PER_IMPORT`] historical points into one datastream
     /// (`importDeviceBatchData`). The server processes the import asynchronously and silently
     /// skips points more than a month in the future.
@@ -417,58 +383,4 @@ fn check_range(query: &HistoryQuery) -> Result<(i64, i64)> {
         ));
     }
     Ok((from, to))
-}
-
-fn check_batch(update: &BatchUpdate) -> Result<(Vec<String>, Vec<Vec<serde_json::Value>>)> {
-    if update.labels().is_empty() {
-        return Err(Error::invalid(
-            BATCH_UPDATE,
-            "labels",
-            format!(
-                "at least {} label is needed",
-                limits::MIN_FIELDS_PER_BATCH_UPDATE - 1
-            ),
-        ));
-    }
-    if update.rows().is_empty() {
-        return Err(Error::invalid(BATCH_UPDATE, "rows", "must not be empty"));
-    }
-    if update.rows().len() > limits::MAX_ROWS_PER_BATCH_UPDATE {
-        return Err(Error::invalid(
-            BATCH_UPDATE,
-            "rows",
-            format!(
-                "{} rows given, the API accepts at most {} per request",
-                update.rows().len(),
-                limits::MAX_ROWS_PER_BATCH_UPDATE
-            ),
-        ));
-    }
-    let width = update.labels().len();
-    let mut rows = Vec::with_capacity(update.rows().len());
-    for (index, (device_id, cells)) in update.rows().iter().enumerate() {
-        if cells.len() != width {
-            return Err(Error::invalid(
-                BATCH_UPDATE,
-                format!("rows[{index}]"),
-                format!("{} cells for {width} labels", cells.len()),
-            ));
-        }
-        let mut row = Vec::with_capacity(width + 1);
-        row.push(serde_json::Value::from(*device_id));
-        for (column, cell) in cells.iter().enumerate() {
-            match cell {
-                Some(value) => {
-                    check_value(BATCH_UPDATE, &format!("rows[{index}][{column}]"), value)?;
-                    row.push(value.to_json());
-                }
-                None => row.push(serde_json::Value::Null),
-            }
-        }
-        rows.push(row);
-    }
-    let mut fields = Vec::with_capacity(width + 1);
-    fields.push("deviceId".to_string());
-    fields.extend(update.labels().iter().cloned());
-    Ok((fields, rows))
 }

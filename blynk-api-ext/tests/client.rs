@@ -877,28 +877,33 @@ async fn invalid_input_is_refused_before_any_request() {
     );
     let narrow = BatchUpdate::new(["A", "B"]).row(1, [Some(1.0.into())]);
     assert_invalid(
-        blynk.batch_update(&narrow).await.unwrap_err(),
+        narrow.unwrap_err(),
         "batchUpdateDeviceDataStreams",
         "rows[0]",
         "1 cells for 2 labels",
     );
+    let nan = BatchUpdate::new(["A"]).row(1, [Some(f64::NAN.into())]);
     assert_invalid(
-        blynk
-            .batch_update(&BatchUpdate::new(["A"]))
-            .await
-            .unwrap_err(),
+        nan.unwrap_err(),
         "batchUpdateDeviceDataStreams",
-        "rows",
-        "must not be empty",
+        "rows[0][0]",
+        "finite",
     );
+    let no_labels = BatchUpdate::new(Vec::<String>::new()).row(1, []);
     assert_invalid(
-        blynk
-            .batch_update(&BatchUpdate::new(Vec::<String>::new()).row(1, []))
-            .await
-            .unwrap_err(),
+        no_labels.unwrap_err(),
         "batchUpdateDeviceDataStreams",
         "labels",
         "at least 1 label",
+    );
+    // No rows: nothing to send, nothing sent.
+    assert_eq!(
+        blynk
+            .batch_update(&BatchUpdate::new(["A"]))
+            .await
+            .unwrap()
+            .requests,
+        0
     );
 
     anything.assert_calls(0);
