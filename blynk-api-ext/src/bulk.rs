@@ -405,7 +405,7 @@ impl Blynk {
                 }
             }
             let ts = to_millis(point.at).unwrap_or_default();
-            if encoder.push(&wire::import_point(ts, &point.value)) {
+            if encoder.push_point(ts, &point.value) {
                 report.end += 1;
                 continue;
             }

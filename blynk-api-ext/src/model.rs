@@ -126,7 +126,10 @@ impl Value {
 /// ```
 pub fn to_millis(time: SystemTime) -> Option<i64> {
     let since = time.duration_since(UNIX_EPOCH).ok()?;
-    i64::try_from(since.as_millis()).ok()
+    i64::try_from(since.as_secs())
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(i64::from(since.subsec_millis()))
 }
 
 /// The time `millis` milliseconds after the Unix epoch (negative values count backwards).

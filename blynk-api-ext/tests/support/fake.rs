@@ -87,6 +87,10 @@ impl Fake {
         });
         let app = Router::new()
             .route(
+                "/api/v2/organization/device/datastreams",
+                get(device_values),
+            )
+            .route(
                 "/api/v1/organization/device/datastreams/batch",
                 get(batch_read),
             )
@@ -167,6 +171,17 @@ fn query_pairs(query: &Option<String>) -> Vec<(String, String)> {
         .filter_map(|p| p.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+async fn device_values(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(r) = enter(&shared).await {
+        return r;
+    }
+    axum::Json(json!({"dataStreams": [
+        {"dataStreamId": 1, "pin": "V1", "dataStreamLabel": "Temperature",
+         "dataStreamAlias": "temp", "value": 21.5, "updatedAt": BASE_TS}
+    ]}))
+    .into_response()
 }
 
 async fn batch_read(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
