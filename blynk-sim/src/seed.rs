@@ -1,0 +1,296 @@
+//! The organisation the simulator starts with: products and their datastreams, devices, credentials
+//! and history. [`Seed::demo`] is built in; [`Seed::from_json`] reads one from a file.
+
+use serde::{Deserialize, Serialize};
+
+/// The type of a datastream's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    /// Numbers (double, integer or enum datastreams).
+    Number,
+    /// Strings.
+    String,
+    /// `[lon, lat]` locations.
+    Location,
+}
+
+/// A datastream of a product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Datastream {
+    /// Datastream ID, unique within the organisation.
+    pub id: i32,
+    /// Pin, e.g. `V1`.
+    pub pin: String,
+    /// Label, e.g. `Temperature` (batch updates address datastreams by label).
+    pub label: String,
+    /// Alias.
+    pub alias: String,
+    /// Type of its values.
+    #[serde(rename = "type")]
+    pub value_type: ValueType,
+    /// Smallest number accepted (numbers only).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest number accepted (numbers only).
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// A product: a template of datastreams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    /// Product ID.
+    pub id: i32,
+    /// Name.
+    pub name: String,
+    /// Its datastreams.
+    pub datastreams: Vec<Datastream>,
+}
+
+/// A device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Device ID.
+    pub id: i32,
+    /// The product it belongs to.
+    pub product_id: i32,
+    /// Name.
+    pub name: String,
+    /// The user owning it, if any (user-scoped tokens see owned devices).
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// A permission of a user-scoped token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Scope {
+    /// Read owned devices.
+    OwnDevicesView,
+    /// Read every device of the organisation.
+    OrgDevicesView,
+    /// Write datastreams and properties.
+    OrgDevicesControl,
+    /// Import history.
+    OrgDeviceDataImport,
+}
+
+/// Who a credential acts as: the organisation (every permission), or a user with scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The user, for user-scoped credentials; `None` for organisation credentials.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The user's permissions (ignored for organisation credentials).
+    #[serde(default)]
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Organisation-level: every permission, every device.
+    pub fn organisation() -> Self {
+        Self {
+            user: None,
+            scopes: Vec::new(),
+        }
+    }
+
+    /// A user with these scopes.
+    pub fn user(name: impl Into<String>, scopes: impl Into<Vec<Scope>>) -> Self {
+        Self {
+            user: Some(name.into()),
+            scopes: scopes.into(),
+        }
+    }
+
+    /// Whether this principal holds `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.user.is_none() || self.scopes.contains(&scope)
+    }
+}
+
+/// OAuth2 client credentials accepted at `/oauth2/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    /// Client ID.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+    /// Who its tokens act as.
+    #[serde(flatten)]
+    pub principal: Principal,
+}
+
+/// A bearer token that never expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticToken {
+    /// The token.
+    pub token: String,
+    /// Who it acts as.
+    #[serde(flatten)]
+    pub principal: Principal,
+}
+
+/// Points of history to start with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedHistory {
+    /// Device.
+    pub device_id: i32,
+    /// Datastream.
+    pub datastream_id: i32,
+    /// `(ts, value)` pairs, epoch milliseconds.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// The whole organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seed {
+    /// Products.
+    pub products: Vec<Product>,
+    /// Devices.
+    pub devices: Vec<Device>,
+    /// OAuth2 clients.
+    #[serde(default)]
+    pub clients: Vec<Client>,
+    /// Static tokens.
+    #[serde(default)]
+    pub tokens: Vec<StaticToken>,
+    /// History.
+    #[serde(default)]
+    pub history: Vec<SeedHistory>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+}
+
+fn default_token_ttl() -> u64 {
+    3600
+}
+
+/// The demo organisation's OAuth2 client ID.
+pub const DEMO_CLIENT_ID: &str = "demo-client";
+/// The demo organisation's OAuth2 client secret.
+pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
+/// A static organisation token of the demo seed.
+pub const DEMO_TOKEN: &str = "demo-token";
+/// A static token of user `alice` with `OWN_DEVICES_VIEW` only (she owns devices 1 to 5).
+pub const DEMO_VIEWER_TOKEN: &str = "demo-viewer-token";
+
+fn datastream(
+    id: i32,
+    pin: &str,
+    label: &str,
+    value_type: ValueType,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Datastream {
+    Datastream {
+        id,
+        pin: pin.to_string(),
+        label: label.to_string(),
+        alias: label.to_lowercase(),
+        value_type,
+        min,
+        max,
+    }
+}
+
+impl Seed {
+    /// The built-in demo organisation:
+    /// - product 1 "Thermostat": Temperature (1, V1, number -40..=85), Humidity (2, V2, number
+    ///   0..=100), Mode (3, V3, string), Location (4, V4, location); devices 1 to 40, devices 1 to 5
+    ///   owned by `alice`;
+    /// - product 2 "Tracker": Speed (10, V1, number 0..=300), Position (11, V2, location); devices
+    ///   101 to 105;
+    /// - credentials [`DEMO_CLIENT_ID`]/[`DEMO_CLIENT_SECRET`], [`DEMO_TOKEN`] (organisation) and
+    ///   [`DEMO_VIEWER_TOKEN`] (alice, `OWN_DEVICES_VIEW`);
+    /// - 1,440 points of Temperature history for device 1, one a minute, from 2024-01-01.
+    pub fn demo() -> Self {
+        let thermostat = Product {
+            id: 1,
+            name: "Thermostat".into(),
+            datastreams: vec![
+                datastream(
+                    1,
+                    "V1",
+                    "Temperature",
+                    ValueType::Number,
+                    Some(-40.0),
+                    Some(85.0),
+                ),
+                datastream(
+                    2,
+                    "V2",
+                    "Humidity",
+                    ValueType::Number,
+                    Some(0.0),
+                    Some(100.0),
+                ),
+                datastream(3, "V3", "Mode", ValueType::String, None, None),
+                datastream(4, "V4", "Location", ValueType::Location, None, None),
+            ],
+        };
+        let tracker = Product {
+            id: 2,
+            name: "Tracker".into(),
+            datastreams: vec![
+                datastream(10, "V1", "Speed", ValueType::Number, Some(0.0), Some(300.0)),
+                datastream(11, "V2", "Position", ValueType::Location, None, None),
+            ],
+        };
+        let mut devices: Vec<Device> = (1..=40)
+            .map(|id| Device {
+                id,
+                product_id: 1,
+                name: format!("Thermostat {id}"),
+                owner: (id <= 5).then(|| "alice".to_string()),
+            })
+            .collect();
+        devices.extend((101..=105).map(|id| Device {
+            id,
+            product_id: 2,
+            name: format!("Tracker {id}"),
+            owner: None,
+        }));
+        let start = 1_704_067_200_000i64; // 2024-01-01T00:00:00Z
+        let points = (0..1440)
+            .map(|i| {
+                (
+                    start + i * 60_000,
+                    20.0 + ((i % 120) as f64 - 60.0).abs() / 10.0,
+                )
+            })
+            .collect();
+        Seed {
+            products: vec![thermostat, tracker],
+            devices,
+            clients: vec![Client {
+                client_id: DEMO_CLIENT_ID.into(),
+                client_secret: DEMO_CLIENT_SECRET.into(),
+                principal: Principal::organisation(),
+            }],
+            tokens: vec![
+                StaticToken {
+                    token: DEMO_TOKEN.into(),
+                    principal: Principal::organisation(),
+                },
+                StaticToken {
+                    token: DEMO_VIEWER_TOKEN.into(),
+                    principal: Principal::user("alice", [Scope::OwnDevicesView]),
+                },
+            ],
+            history: vec![SeedHistory {
+                device_id: 1,
+                datastream_id: 1,
+                points,
+            }],
+            token_ttl_secs: default_token_ttl(),
+        }
+    }
+
+    /// Reads a seed from JSON (the shape of [`Seed`]'s serde form).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
