@@ -4,6 +4,9 @@
 //! `BLYNK_TOKEN`, or `BLYNK_CLIENT_ID` with `BLYNK_CLIENT_SECRET`), then a config file. `blynk demo`
 //! needs none of them: it runs the whole library against an in-process simulator.
 
+// Doc comments of the argument structs are clap help texts: URLs stay bare there.
+#![allow(rustdoc::bare_urls)]
+
 mod config;
 mod demo;
 mod fail;
