@@ -69,6 +69,24 @@ fn err(path: &Path, line: u64, column: u64, message: impl Into<String>) -> Input
     }
 }
 
+/// A CSV reader (fields trimmed, rows of any width so that the width error names its line) and
+/// its header.
+fn open_csv(
+    path: &Path,
+    file: File,
+) -> Result<(csv::Reader<BufReader<File>>, csv::StringRecord), InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(BufReader::new(file));
+    let headers = reader
+        .headers()
+        .map_err(|e| err(path, 1, 1, format!("unreadable header: {e}")))?
+        .clone();
+    Ok((reader, headers))
+}
+
 fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
@@ -82,15 +100,7 @@ pub fn points(
     let owned = path.to_path_buf();
     match format {
         PointsFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .trim(csv::Trim::All)
-                .flexible(true)
-                .from_reader(BufReader::new(file));
-            let headers = reader
-                .headers()
-                .map_err(|e| err(path, 1, 1, format!("unreadable header: {e}")))?
-                .clone();
+            let (reader, headers) = open_csv(path, file)?;
             let names: Vec<&str> = headers.iter().collect();
             if names != ["ts", "value"] {
                 let column = names
@@ -192,15 +202,7 @@ pub fn check_points(path: &Path, format: PointsFormat) -> Result<u64, InputError
 /// are `null` (left unchanged), numbers are numbers, anything else is text.
 pub fn batch_update(path: &Path, debug: bool) -> Result<BatchUpdate, InputError> {
     let file = File::open(path).map_err(|e| err(path, 0, 0, format!("cannot open: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(BufReader::new(file));
-    let headers = reader
-        .headers()
-        .map_err(|e| err(path, 1, 1, format!("unreadable header: {e}")))?
-        .clone();
+    let (mut reader, headers) = open_csv(path, file)?;
     if headers.get(0) != Some("deviceId") {
         return Err(err(
             path,
