@@ -72,6 +72,11 @@ pub use model::{
 pub use ops::Property;
 pub use retry::RetryConfig;
 
+// The README's Rust examples compile as doc tests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
+
 /// Not public API: entry points for the benchmarks in `benches/`. May change without notice.
 #[doc(hidden)]
 pub mod internals {
