@@ -538,3 +538,74 @@ async fn demo_walks_through_every_operation() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_import_says_where_to_resume_and_resuming_completes_it_exactly() {
+    // One import per device, then the per-device rate limit answers 429 (Retry-After: 1) until the
+    // simulator's clock moves on: the second chunk fails after the client's retries.
+    let sim = BlynkSim::builder()
+        .import_limit(blynk_sim::ImportLimit {
+            burst: 1,
+            per_second: 0.0001,
+        })
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_700_000_000_000i64;
+    let mut csv = String::from("ts,value\n");
+    for i in 0..25_000i64 {
+        csv.push_str(&format!(
+            "{},{}\n",
+            start + i * 1000,
+            (i % 500) as f64 / 10.0
+        ));
+    }
+    let file = write(dir.path(), "points.csv", &csv);
+    let failed = blynk(&sim, &["import", "11", "2", &file], &[]).await;
+    assert_eq!(failed.code, 8, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("import stopped after 10000 accepted points"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("--resume-from 10000"),
+        "{}",
+        failed.stderr
+    );
+
+    sim.advance_clock(std::time::Duration::from_secs(100_000));
+    let resumed = blynk(
+        &sim,
+        &["import", "11", "2", &file, "--resume-from", "10000"],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        resumed.code, 8,
+        "the bucket refills one import at a time: {}",
+        resumed.stderr
+    );
+    assert!(
+        resumed.stderr.contains("--resume-from 20000"),
+        "{}",
+        resumed.stderr
+    );
+    sim.advance_clock(std::time::Duration::from_secs(100_000));
+    ok(&blynk(
+        &sim,
+        &["import", "11", "2", &file, "--resume-from", "20000"],
+        &[],
+    )
+    .await);
+
+    let history = sim.history(11, 2);
+    assert_eq!(history.len(), 25_000);
+    let expected: Vec<(i64, f64)> = (0..25_000i64)
+        .map(|i| (start + i * 1000, (i % 500) as f64 / 10.0))
+        .collect();
+    assert_eq!(history, expected);
+}
