@@ -89,6 +89,16 @@ fn report(progress: &Option<ProgressFn>, done: u64, total: Option<u64>) {
 // ---------------------------------------------------------------------------------------------
 
 /// Options of [`Blynk::values_for_devices`].
+///
+/// ```
+/// use blynk_api_ext::{ProgressFn, ReadOptions};
+///
+/// let options = ReadOptions::default()
+///     .concurrency(8)
+///     .datastreams([1, 2])
+///     .progress(ProgressFn::new(|p| eprintln!("{}/{:?} devices", p.done, p.total)));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     concurrency: usize,
@@ -219,6 +229,18 @@ pub enum FuturePoints {
 }
 
 /// Options of the import operations.
+///
+/// ```
+/// use std::time::Duration;
+/// use blynk_api_ext::{FuturePoints, ImportOptions};
+///
+/// // Resume an import that stopped at input position 20,000, refusing points from the future.
+/// let options = ImportOptions::default()
+///     .offset(20_000)
+///     .future_points(FuturePoints::Fail)
+///     .future_horizon(Duration::from_secs(7 * 86_400));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     future: FuturePoints,

@@ -17,6 +17,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Match on the variant to decide what to do; [`Error::is_retryable`] says whether trying again
 /// later may succeed (the client has already retried what its [`RetryConfig`](crate::RetryConfig)
 /// allows).
+///
+/// ```no_run
+/// # async fn run(blynk: blynk_api_ext::Blynk) {
+/// use blynk_api_ext::Error;
+///
+/// match blynk.set_value(101, 1, 22.5).await {
+///     Ok(()) => {}
+///     Err(Error::NotFound { message, .. }) => eprintln!("no such device: {message}"),
+///     Err(Error::RateLimited { retry_after, .. }) => eprintln!("slow down; retry after {retry_after:?}"),
+///     Err(e) if e.is_retryable() => eprintln!("try again later: {e}"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -78,6 +78,21 @@ impl std::fmt::Debug for BlynkSim {
 }
 
 /// Configures a [`BlynkSim`].
+///
+/// ```
+/// use blynk_sim::{BlynkSim, Faults, ImportLimit, Seed};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let sim = BlynkSim::builder()
+///     .seed(Seed::demo())
+///     .faults(Faults { latency_ms: 5, ..Faults::default() })
+///     .import_limit(ImportLimit { burst: 5, per_second: 1.0 })
+///     .start()
+///     .await?;
+/// assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SimBuilder {
     seed: Seed,
