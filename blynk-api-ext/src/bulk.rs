@@ -416,17 +416,15 @@ impl Blynk {
                 break;
             };
             let position = report.end;
-            if let Err(source) = check_point(&point, position, horizon, options.future) {
-                match source {
-                    PointCheck::Skip => {
-                        chunk_skipped += 1;
-                        report.end += 1;
-                        continue;
-                    }
-                    PointCheck::Invalid(e) => return Err(fail(&report, chunk_start, e)),
+            let ts = match check_point(&point, position, horizon, options.future) {
+                Ok(ts) => ts,
+                Err(PointCheck::Skip) => {
+                    chunk_skipped += 1;
+                    report.end += 1;
+                    continue;
                 }
-            }
-            let ts = to_millis(point.at).unwrap_or_default();
+                Err(PointCheck::Invalid(e)) => return Err(fail(&report, chunk_start, e)),
+            };
             if encoder.push_point(ts, &point.value) {
                 report.end += 1;
                 continue;
@@ -492,7 +490,7 @@ fn check_point(
     position: u64,
     horizon: SystemTime,
     future: FuturePoints,
-) -> std::result::Result<(), PointCheck> {
+) -> std::result::Result<i64, PointCheck> {
     point.value.check().map_err(|reason| {
         PointCheck::Invalid(Error::invalid(
             IMPORT,
@@ -500,13 +498,13 @@ fn check_point(
             reason,
         ))
     })?;
-    if to_millis(point.at).is_none() {
+    let Some(ts) = to_millis(point.at) else {
         return Err(PointCheck::Invalid(Error::invalid(
             IMPORT,
             format!("points[{position}].at"),
             "is before 1970",
         )));
-    }
+    };
     if point.at > horizon {
         return Err(match future {
             FuturePoints::Skip => PointCheck::Skip,
@@ -517,7 +515,7 @@ fn check_point(
             )),
         });
     }
-    Ok(())
+    Ok(ts)
 }
 
 /// One datastream's import for [`Blynk::import_many`].
