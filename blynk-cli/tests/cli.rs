@@ -62,6 +62,19 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// A `ts,value` CSV of `count` points one second apart from `start`, valued `(i % modulo) / 10`.
+fn points_csv(start: i64, count: i64, modulo: i64) -> String {
+    let mut csv = String::from("ts,value\n");
+    for i in 0..count {
+        csv.push_str(&format!(
+            "{},{}\n",
+            start + i * 1000,
+            (i % modulo) as f64 / 10.0
+        ));
+    }
+    csv
+}
+
 fn imports(sim: &BlynkSim) -> usize {
     sim.requests()
         .iter()
@@ -213,14 +226,7 @@ async fn an_import_then_an_export_returns_exactly_the_imported_points() {
     let sim = BlynkSim::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let start = 1_700_000_000_000i64;
-    let mut csv = String::from("ts,value\n");
-    for i in 0..25_000i64 {
-        csv.push_str(&format!(
-            "{},{}\n",
-            start + i * 1000,
-            (i % 1000) as f64 / 10.0
-        ));
-    }
+    let csv = points_csv(start, 25_000, 1000);
     let file = write(dir.path(), "points.csv", &csv);
     let run = blynk(&sim, &["import", "3", "2", &file], &[]).await;
     ok(&run);
@@ -553,14 +559,7 @@ async fn a_failed_import_says_where_to_resume_and_resuming_completes_it_exactly(
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let start = 1_700_000_000_000i64;
-    let mut csv = String::from("ts,value\n");
-    for i in 0..25_000i64 {
-        csv.push_str(&format!(
-            "{},{}\n",
-            start + i * 1000,
-            (i % 500) as f64 / 10.0
-        ));
-    }
+    let csv = points_csv(start, 25_000, 500);
     let file = write(dir.path(), "points.csv", &csv);
     let failed = blynk(&sim, &["import", "11", "2", &file], &[]).await;
     assert_eq!(failed.code, 8, "{}", failed.stderr);
