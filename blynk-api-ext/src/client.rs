@@ -98,14 +98,13 @@ pub const USER_AGENT: &str = concat!("blynk-rs/", env!("CARGO_PKG_VERSION"));
 /// # Example
 ///
 /// ```no_run
-/// # async fn run() -> blynk_api_ext::Result<()> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use blynk_api_ext::{Blynk, Region};
 ///
 /// let blynk = Blynk::builder()
 ///     .region(Region::Fra1)
 ///     .client_credentials("my-client-id", "my-client-secret")
-///     .build()
-///     .expect("valid configuration");
+///     .build()?;
 /// blynk.set_value(101, 1, 22.5).await?;
 /// # Ok(()) }
 /// ```
