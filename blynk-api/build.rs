@@ -1,6 +1,7 @@
 //! Generates the Blynk Platform client from `openapi/blynk-platform.json` with progenitor.
 //!
-//! Steps: read the merged document; read the limits it states; adapt a copy of it for progenitor
+//! Steps: read the merged document; read the limits it states and the operation table
+//! (`build/operations.rs`); adapt a copy of it for progenitor
 //! (`build/adapt.rs`, each adaptation named and explained there); check the adapted copy; generate
 //! the client, and the typed httpmock helpers; write them to `$OUT_DIR`. Any failure is one sentence on
 //! stderr and a non-zero exit, never a panic backtrace.
@@ -11,6 +12,8 @@ mod adapt;
 mod limits;
 #[path = "build/mocks.rs"]
 mod mocks;
+#[path = "build/operations.rs"]
+mod operations;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +37,7 @@ fn run() -> Result<(), String> {
         Path::new("build/adapt.rs"),
         Path::new("build/limits.rs"),
         Path::new("build/mocks.rs"),
+        Path::new("build/operations.rs"),
     ] {
         println!("cargo:rerun-if-changed={}", input.display());
     }
@@ -44,6 +48,10 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("{} is not valid JSON: {e}", document.display()))?;
 
     write(&out_dir.join("limits.rs"), &limits::render(&published)?)?;
+    write(
+        &out_dir.join("operations.rs"),
+        &operations::render(&published)?,
+    )?;
 
     let client_doc = adapt::adapt(&published, adapt::FOR_CLIENT)?;
     adapt::preflight(&client_doc)?;

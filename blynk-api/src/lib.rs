@@ -1,6 +1,6 @@
 //! Typed async client for the DataStreams operations of the Blynk Platform HTTPS API.
 //!
-//! Everything in this crate except [`hooks`] and [`batch_update`] is generated at build time by
+//! Everything in this crate except [`hooks`], [`batch_update`] and the types of [`operations`] is generated at build time by
 //! [progenitor](https://github.com/oxidecomputer/progenitor) from `openapi/blynk-platform.json`, the
 //! merged OpenAPI document of the workspace. Each operation is a builder on [`Client`]:
 //!
@@ -47,6 +47,7 @@
 
 pub mod batch_update;
 pub mod hooks;
+pub mod operations;
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 

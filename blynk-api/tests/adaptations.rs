@@ -310,3 +310,33 @@ impl XWhen {
     let err = mocks::repair(code).unwrap_err();
     assert!(err.contains("`ids`"), "{err}");
 }
+
+#[path = "../build/operations.rs"]
+mod operations;
+
+#[test]
+fn a_platform_fact_whose_sentence_changed_fails_the_table_naming_it() {
+    let mut doc = published();
+    let paths = doc["paths"].as_object_mut().unwrap();
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            if op["operationId"] == "importDeviceBatchData" {
+                op["description"] = json!("Points more than 2 months ahead are skipped.");
+            }
+        }
+    }
+    let err = operations::render(&doc).unwrap_err();
+    assert!(err.contains("IMPORT_FUTURE_WINDOW_SECS"), "{err}");
+    assert!(err.contains("importDeviceBatchData"), "{err}");
+}
+
+#[test]
+fn a_document_without_property_names_fails_the_table() {
+    let mut doc = published();
+    doc["components"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .remove("DataStreamPropertyName");
+    let err = operations::render(&doc).unwrap_err();
+    assert!(err.contains("DataStreamPropertyName"), "{err}");
+}
