@@ -182,11 +182,16 @@ impl Blynk {
             ));
         }
         let total = unique.len() as u64;
-        let chunks: Vec<&[i32]> = unique.chunks(limits::MAX_DEVICES_PER_BATCH_READ).collect();
+        // Owned chunks: a closure taking `&[i32]` would make the future depend on a
+        // higher-ranked lifetime and stop it from being `Send` inside `tokio::spawn`.
+        let chunks: Vec<Vec<i32>> = unique
+            .chunks(limits::MAX_DEVICES_PER_BATCH_READ)
+            .map(<[i32]>::to_vec)
+            .collect();
         let requests = chunks.len();
         let filter = options.datastream_ids.as_deref();
         let mut pending = stream::iter(chunks)
-            .map(|chunk| async move { (chunk.len(), self.batch_values(chunk, filter).await) })
+            .map(|chunk| async move { (chunk.len(), self.batch_values(&chunk, filter).await) })
             .buffer_unordered(options.concurrency);
         let mut found: HashMap<i32, DeviceValues> = HashMap::with_capacity(unique.len());
         let mut done = 0u64;
