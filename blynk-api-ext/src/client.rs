@@ -11,7 +11,7 @@ use blynk_api::hooks::Hooks;
 use crate::auth::{Auth, OAuth, Secret, bearer};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::Engine;
-use crate::error::{BuildError, Error};
+use crate::error::BuildError;
 use crate::retry::RetryConfig;
 
 /// A Blynk.Cloud region. Blynk asks users to set theirs explicitly; requests to the wrong one may
@@ -163,18 +163,6 @@ impl Blynk {
     /// How many token requests this client has made (always 0 with a static token).
     pub fn token_requests(&self) -> u64 {
         self.inner.engine.auth.token_requests()
-    }
-
-    /// Gets a token before a wrapper calls the generated client, so that a failure is a typed
-    /// [`Error::Auth`] rather than a message.
-    pub(crate) async fn authorize(&self, operation: &'static str) -> Result<(), Error> {
-        self.inner
-            .engine
-            .auth
-            .header()
-            .await
-            .map(|_| ())
-            .map_err(|source| Error::Auth { operation, source })
     }
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {

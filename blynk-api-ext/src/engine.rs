@@ -1,20 +1,68 @@
-//! What happens to every request: a token is attached, the request is sent, retried by the
-//! [`RetryConfig`](crate::RetryConfig), renewed once after a 401, and each attempt is a tracing span.
+//! The one door every request goes through: a token is attached, the request is sent, retried by
+//! the [`RetryConfig`](crate::RetryConfig), renewed once after a 401, and each attempt is a
+//! tracing span named after the operation of the table ([`blynk_api::operations`]).
 //!
 //! The engine is installed into the generated [`blynk_api::Client`] as its
 //! [`Interceptor`](blynk_api::hooks::Interceptor), so it applies equally to the wrappers of this
-//! crate and to direct use of [`Blynk::api`](crate::Blynk::api).
+//! crate and to direct use of [`Blynk::api`](crate::Blynk::api). The generated client can only
+//! carry a message out of a hook, so the engine also records what the wrappers need typed (the
+//! [`AuthError`] of a failed token request, the `Retry-After` of the last attempt, parsed once) in
+//! a [`CallRecord`] scoped to the call's task ([`scoped`]); wrappers read it instead of asking for
+//! a token themselves.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use blynk_api::hooks::{BoxFuture, Interceptor};
+use blynk_api::operations::{self, Operation};
+use reqwest::StatusCode;
 use reqwest::header::AUTHORIZATION;
-use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 
 use crate::auth::Auth;
 use crate::clock::Clock;
-use crate::retry::{Outcome, RetryConfig};
+use crate::error::AuthError;
+use crate::retry::{Outcome, RetryConfig, retry_after};
+
+/// What the engine learnt about one call, for the wrapper that made it.
+#[derive(Debug, Default)]
+pub(crate) struct CallRecord {
+    /// Why no token could be attached, if that is why the call failed.
+    pub(crate) auth: Option<AuthError>,
+    /// The `Retry-After` of the last response, parsed.
+    pub(crate) retry_after: Option<Duration>,
+}
+
+tokio::task_local! {
+    static CALL: RefCell<CallRecord>;
+}
+
+/// Runs `call` with a fresh [`CallRecord`] and returns both.
+pub(crate) async fn scoped<F: Future>(call: F) -> (F::Output, CallRecord) {
+    CALL.scope(RefCell::new(CallRecord::default()), async move {
+        let output = call.await;
+        let record = CALL.with(|record| record.take());
+        (output, record)
+    })
+    .await
+}
+
+fn record(update: impl FnOnce(&mut CallRecord)) {
+    // Outside `scoped` (direct use of the generated client) there is nobody to tell.
+    let _ = CALL.try_with(|record| update(&mut record.borrow_mut()));
+}
+
+/// The operation progenitor names by its method name, or the first of the table if the name is
+/// unknown (it cannot be: every generated method comes from the table's document).
+fn operation_of(span_name: &str) -> &'static Operation {
+    operations::ALL
+        .iter()
+        .copied()
+        .find(|op| op.span_name == span_name)
+        .unwrap_or(operations::ALL[0])
+}
 
 pub(crate) struct Engine {
     pub(crate) auth: Auth,
@@ -22,6 +70,9 @@ pub(crate) struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     rng: Mutex<fastrand::Rng>,
 }
+
+/// The last attempt's result and its parsed `Retry-After`.
+pub(crate) type Sent = (reqwest::Result<reqwest::Response>, Option<Duration>);
 
 impl Engine {
     pub(crate) fn new(auth: Auth, retry: RetryConfig, clock: Arc<dyn Clock>) -> Self {
@@ -36,21 +87,29 @@ impl Engine {
         }
     }
 
-    async fn run(
+    /// Attaches the current token.
+    pub(crate) async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), AuthError> {
+        let header = self.auth.header().await?;
+        request.headers_mut().insert(AUTHORIZATION, header);
+        Ok(())
+    }
+
+    /// Sends `request` with retries; returns the last attempt's result.
+    pub(crate) async fn run(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
-        operation: &str,
-    ) -> reqwest::Result<reqwest::Response> {
+        operation: &'static Operation,
+    ) -> Sent {
         let started = self.clock.now();
-        let idempotent = request.method() == Method::GET;
+        let idempotent = operation.is_read();
         let mut reauthorized = false;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let span = tracing::info_span!(
                 "blynk.attempt",
-                operation,
+                operation = operation.id,
                 attempt,
                 method = %request.method(),
                 path = request.url().path(),
@@ -59,18 +118,22 @@ impl Engine {
             // Our requests have in-memory bodies, so they can always be cloned; if one could
             // not, it is sent once, without retries.
             let Some(this_attempt) = request.try_clone() else {
-                return client.execute(request).instrument(span).await;
+                return (client.execute(request).instrument(span).await, None);
             };
             let result = client.execute(this_attempt).instrument(span.clone()).await;
-            let outcome = match &result {
+            let wall = self.clock.wall();
+            let (outcome, server_wait) = match &result {
                 Ok(response) => {
                     span.record("status", response.status().as_u16());
-                    Outcome::Response(response.status(), response.headers())
+                    (
+                        Outcome::Response(response.status()),
+                        retry_after(response.headers(), wall),
+                    )
                 }
-                Err(e) if e.is_connect() => Outcome::ConnectFailed,
-                Err(_) => Outcome::OtherTransport,
+                Err(e) if e.is_connect() => (Outcome::ConnectFailed, None),
+                Err(_) => (Outcome::OtherTransport, None),
             };
-            if let Outcome::Response(StatusCode::UNAUTHORIZED, _) = outcome
+            if let Outcome::Response(StatusCode::UNAUTHORIZED) = outcome
                 && !reauthorized
             {
                 reauthorized = true;
@@ -88,10 +151,10 @@ impl Engine {
                 };
                 self.retry.next_delay(
                     outcome,
+                    server_wait,
                     idempotent,
                     attempt,
                     self.clock.now().saturating_duration_since(started),
-                    self.clock.wall(),
                     &mut rng,
                 )
             };
@@ -103,7 +166,7 @@ impl Engine {
                     drop(result);
                     self.clock.sleep(delay).await;
                 }
-                None => return result,
+                None => return (result, server_wait),
             }
         }
     }
@@ -116,9 +179,11 @@ impl Interceptor for Engine {
         _operation: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let header = self.auth.header().await.map_err(|e| e.to_string())?;
-            request.headers_mut().insert(AUTHORIZATION, header);
-            Ok(())
+            self.authorize(request).await.map_err(|e| {
+                let message = e.to_string();
+                record(|r| r.auth = Some(e));
+                message
+            })
         })
     }
 
@@ -128,6 +193,10 @@ impl Interceptor for Engine {
         request: reqwest::Request,
         operation: &'a str,
     ) -> BoxFuture<'a, reqwest::Result<reqwest::Response>> {
-        Box::pin(self.run(client, request, operation))
+        Box::pin(async move {
+            let (result, wait) = self.run(client, request, operation_of(operation)).await;
+            record(|r| r.retry_after = wait);
+            result
+        })
     }
 }

@@ -1,13 +1,17 @@
 //! The errors of the client: one [`Error`] type for every operation, [`BuildError`] for
 //! configuration and [`AuthError`] for obtaining tokens.
 //!
-//! Every [`Error`] variant names the operation (its `operationId`, e.g. `getBatchDeviceDataStreams`)
-//! so that a log line says what failed. No variant carries a token, a client secret or a URL with a
+//! Every [`Error`] variant names the operation: the entry of the operation table
+//! ([`blynk_api::operations`]) whose `operationId` (e.g. `getBatchDeviceDataStreams`) is displayed,
+//! the same identity the tracing spans carry, so that a log line says what failed. No variant carries a token, a client secret or a URL with a
 //! secret in it: the client never puts secrets in URLs, and tokens never enter error text.
 
 use std::time::Duration;
 
+use blynk_api::operations::Operation;
 use blynk_api::types::ErrorResponse;
+
+use crate::engine::CallRecord;
 
 /// The result type of the client's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,7 +42,7 @@ pub enum Error {
     #[error("{operation}: invalid {field}: {reason}")]
     InvalidInput {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The argument or field at fault, e.g. `size` or `values[3].value`.
         field: String,
         /// What is wrong with it and which limit applies.
@@ -48,7 +52,7 @@ pub enum Error {
     #[error("{operation}: unauthorized (401){}", detail(message))]
     Unauthorized {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The server's message, if it sent one.
         message: Option<String>,
     },
@@ -56,7 +60,7 @@ pub enum Error {
     #[error("{operation}: could not authenticate: {source}")]
     Auth {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// Why the token request failed.
         source: AuthError,
     },
@@ -64,13 +68,13 @@ pub enum Error {
     #[error("{operation}: forbidden (403): the token lacks the permission this operation needs")]
     Forbidden {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
     },
     /// The device, datastream or property does not exist or is not visible to the token (404).
     #[error("{operation}: not found (404): {message}")]
     NotFound {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The server's message.
         message: String,
     },
@@ -78,7 +82,7 @@ pub enum Error {
     #[error("{operation}: bad request (400): {message}")]
     BadRequest {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The server's message.
         message: String,
     },
@@ -86,7 +90,7 @@ pub enum Error {
     #[error("{operation}: rate limited (429){}", retry_hint(retry_after))]
     RateLimited {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// How long the server asked to wait, if it said.
         retry_after: Option<Duration>,
     },
@@ -94,7 +98,7 @@ pub enum Error {
     #[error("{operation}: server error ({status}){}", detail(message))]
     Server {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The HTTP status.
         status: u16,
         /// The server's message, if the body had one.
@@ -109,7 +113,7 @@ pub enum Error {
     )]
     Redirected {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The HTTP status (301, 302, 307 or 308).
         status: u16,
         /// Where the server pointed.
@@ -119,7 +123,7 @@ pub enum Error {
     #[error("{operation}: unexpected status {status}")]
     UnexpectedStatus {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The HTTP status.
         status: u16,
         /// The start of the body, for diagnosis.
@@ -129,7 +133,7 @@ pub enum Error {
     #[error("{operation}: {}: {source}", if *timeout { "timed out" } else { "transport error" })]
     Transport {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// Whether a connect or request timeout expired.
         timeout: bool,
         /// The underlying error.
@@ -139,7 +143,7 @@ pub enum Error {
     #[error("{operation}: could not write the output: {source}")]
     Io {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// The I/O error.
         source: std::io::Error,
     },
@@ -147,7 +151,7 @@ pub enum Error {
     #[error("{operation}: could not decode the response: {message}")]
     Decode {
         /// The operation that was called.
-        operation: &'static str,
+        operation: &'static Operation,
         /// What did not match.
         message: String,
     },
@@ -167,8 +171,9 @@ fn retry_hint(retry_after: &Option<Duration>) -> String {
 }
 
 impl Error {
-    /// The operation that failed (its `operationId`).
-    pub fn operation(&self) -> &'static str {
+    /// The operation that failed: its entry in the operation table. It displays as its
+    /// `operationId` and compares equal to it (`err.operation() == "importDeviceBatchData"`).
+    pub fn operation(&self) -> &'static Operation {
         match self {
             Self::InvalidInput { operation, .. }
             | Self::Unauthorized { operation, .. }
@@ -187,12 +192,16 @@ impl Error {
     }
 
     /// Whether the same call may succeed later: rate limiting, a gateway or availability error
-    /// (502, 503, 504), a transport failure, or a token endpoint that was unreachable.
+    /// (502, 503, 504), a 500 to a read (a write may have been applied before failing), a
+    /// transport failure, or a token endpoint that was unreachable or temporarily unavailable
+    /// ([`AuthError::is_retryable`]).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::RateLimited { .. } | Self::Transport { .. } => true,
-            Self::Server { status, .. } => matches!(status, 502..=504),
-            Self::Auth { source, .. } => matches!(source, AuthError::Transport(_)),
+            Self::Server {
+                status, operation, ..
+            } => matches!(status, 502..=504) || (*status == 500 && operation.is_read()),
+            Self::Auth { source, .. } => source.is_retryable(),
             _ => false,
         }
     }
@@ -213,7 +222,7 @@ impl Error {
     }
 
     pub(crate) fn invalid(
-        operation: &'static str,
+        operation: &'static Operation,
         field: impl Into<String>,
         reason: impl Into<String>,
     ) -> Self {
@@ -250,6 +259,18 @@ pub enum AuthError {
     Other(String),
 }
 
+impl AuthError {
+    /// Whether the token endpoint may answer later: it could not be reached, or answered 429,
+    /// 500, 502, 503 or 504 (the client has already retried those as its retry policy allows).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::OAuth { status, .. } => matches!(status, 429 | 500 | 502..=504),
+            _ => false,
+        }
+    }
+}
+
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -282,11 +303,12 @@ pub enum BuildError {
     Http(reqwest::Error),
 }
 
-/// Maps an error of the generated client into an [`Error`] for `operation`.
+/// Maps an error of the generated client into an [`Error`] for `operation`, with what the engine
+/// recorded about the call (the typed token failure, the `Retry-After` it parsed).
 pub(crate) async fn from_api(
-    operation: &'static str,
+    operation: &'static Operation,
     error: blynk_api::Error<ErrorResponse>,
-    retry_after_now: std::time::SystemTime,
+    record: CallRecord,
 ) -> Error {
     use blynk_api::Error as E;
     match error {
@@ -309,7 +331,7 @@ pub(crate) async fn from_api(
         },
         E::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
-            let retry_after = crate::retry::retry_after(response.headers(), retry_after_now);
+            let retry_after = record.retry_after;
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
@@ -332,13 +354,13 @@ pub(crate) async fn from_api(
         }
         E::Custom(message) => Error::Auth {
             operation,
-            source: AuthError::Other(message),
+            source: record.auth.unwrap_or(AuthError::Other(message)),
         },
     }
 }
 
 fn from_status(
-    operation: &'static str,
+    operation: &'static Operation,
     status: u16,
     message: Option<String>,
     retry_after: Option<Duration>,

@@ -15,6 +15,19 @@
 //! - **Safe by default**: https off loopback, secrets redacted from `Debug`, never in URLs, and
 //!   `Authorization` never follows a redirect to another host.
 //!
+//! # Modules
+//!
+//! - `client`: [`Blynk`], [`BlynkBuilder`], [`Region`]: where, who, how patient.
+//! - `engine`: the one door every request goes through (token, retries, spans).
+//! - `auth`: tokens and their renewal ([`Secret`]); `retry`: [`RetryConfig`], what to retry and
+//!   how long to wait; [`clock`]: time as the client sees it ([`clock::ManualClock`] for tests).
+//! - `ops`: one method per operation of the API; `model`: the Rust types they take and return.
+//! - `bulk`: operations over any number of items, one file per feature (fleet reads, import,
+//!   import-many, batch update, history, progress).
+//! - [`validate`]: the per-item checks of the bulk writes, public so callers can run them first.
+//! - `wire`: the one chunk encoder that cuts request bodies at the item and byte limits.
+//! - `error`: [`Error`], [`AuthError`], [`BuildError`].
+//!
 //! # Example
 //!
 //! ```no_run
@@ -49,6 +62,7 @@ mod error;
 mod model;
 mod ops;
 mod retry;
+pub mod validate;
 mod wire;
 
 pub use auth::Secret;
@@ -56,11 +70,14 @@ pub use blynk_api as api;
 pub use blynk_api::batch_update::BatchUpdateOutcome;
 pub use blynk_api::limits;
 pub use blynk_api::types::BatchUpdateReport;
-pub use bulk::{
-    BatchUpdateError, BatchUpdateSummary, FleetValues, FuturePoints, HistoryRequest, HistoryStream,
-    ImportError, ImportJob, ImportOptions, ImportReport, Progress, ProgressFn, ReadOptions,
-    SkipCounters, SkippedRow,
+pub use bulk::batch_update::{
+    BatchUpdateError, BatchUpdateOptions, BatchUpdateSummary, SkipCounters, SkippedRow,
 };
+pub use bulk::fleet::{FleetValues, ReadOptions};
+pub use bulk::history::{HistoryRequest, HistoryStream};
+pub use bulk::import::{FuturePoints, ImportError, ImportOptions, ImportReport};
+pub use bulk::import_many::ImportJob;
+pub use bulk::progress::{Progress, ProgressFn};
 pub use client::{
     Blynk, BlynkBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region, USER_AGENT,
 };
@@ -83,8 +100,10 @@ pub mod internals {
     use crate::model::{Point, to_millis};
     use crate::wire;
 
-    /// Encodes `points` into import bodies as [`Blynk::import_history`](crate::Blynk::import_history)
-    /// does, calling `sink` with each body; returns the number of bodies.
+    /// Encodes `points` into import bodies with the chunk encoder
+    /// [`Blynk::import_history`](crate::Blynk::import_history) uses, calling `sink` with each
+    /// body; returns the number of bodies. Points with no JSON form or too large for any body
+    /// are left out (the import refuses them).
     pub fn encode_import_bodies(
         device_id: i32,
         datastream_id: i32,
@@ -93,23 +112,16 @@ pub mod internals {
     ) -> usize {
         let mut encoder = wire::import_encoder(device_id, datastream_id, crate::MAX_REQUEST_BYTES);
         let mut bodies = 0;
-        let mut i = 0;
-        while i < points.len() {
-            let p = &points[i];
-            if encoder.push_point(to_millis(p.at).unwrap_or_default(), &p.value) {
-                i += 1;
-                continue;
+        for p in points {
+            if let wire::Pushed::Full { body, .. } =
+                encoder.push_point(to_millis(p.at).unwrap_or_default(), &p.value)
+            {
+                sink(body);
+                bodies += 1;
             }
-            if encoder.is_empty() {
-                // A point too large for any body: left out (the import API refuses it).
-                i += 1;
-                continue;
-            }
-            sink(encoder.finish(wire::IMPORT_SUFFIX));
-            bodies += 1;
         }
-        if !encoder.is_empty() {
-            sink(encoder.finish(wire::IMPORT_SUFFIX));
+        if let Some((body, _)) = encoder.finish() {
+            sink(body);
             bodies += 1;
         }
         bodies

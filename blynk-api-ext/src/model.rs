@@ -280,30 +280,8 @@ impl BatchUpdate {
         device_id: i32,
         cells: impl IntoIterator<Item = Option<Value>>,
     ) -> Result<&mut Self, crate::Error> {
-        const OP: &str = "batchUpdateDeviceDataStreams";
-        let index = self.rows.len();
         let cells: Vec<Option<Value>> = cells.into_iter().collect();
-        if self.labels.is_empty() {
-            return Err(crate::Error::invalid(
-                OP,
-                "labels",
-                "at least 1 label is needed",
-            ));
-        }
-        if cells.len() != self.labels.len() {
-            return Err(crate::Error::invalid(
-                OP,
-                format!("rows[{index}]"),
-                format!("{} cells for {} labels", cells.len(), self.labels.len()),
-            ));
-        }
-        for (column, cell) in cells.iter().enumerate() {
-            if let Some(value) = cell {
-                value.check().map_err(|reason| {
-                    crate::Error::invalid(OP, format!("rows[{index}][{column}]"), reason)
-                })?;
-            }
-        }
+        crate::validate::batch_row(&self.labels, self.rows.len(), &cells)?;
         self.rows.push((device_id, cells));
         Ok(self)
     }

@@ -1,16 +1,19 @@
 //! One method per operation of the API, in Rust-native types, with the input checked before any
-//! request is sent. Each method names its `operationId` in errors.
+//! request is sent. Each method names its operation (from [`blynk_api::operations`]) in errors.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use blynk_api::ResponseValue;
 use blynk_api::limits;
+use blynk_api::operations::{self, Operation};
 use blynk_api::types::{
     DataStreamPropertyName, ErrorResponse, ImportDeviceBatchDataBodyValuesItem,
     UpdateDeviceDataStreamPropertyBodyValue,
 };
 
 use crate::client::Blynk;
+use crate::engine;
 use crate::error::{Error, Result, from_api};
 use crate::model::{
     DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Point, Value,
@@ -20,21 +23,27 @@ use crate::model::{
 /// A widget property of a datastream, for [`Blynk::set_property`].
 pub type Property = DataStreamPropertyName;
 
-const DEVICE_VALUES: &str = "getDeviceDataStreamsV2";
-const BATCH_VALUES: &str = "getBatchDeviceDataStreams";
-const HISTORY: &str = "getDeviceDataStreamHistory";
-const SET_VALUE: &str = "updateDeviceDataStream";
-const SET_VALUES: &str = "updateMultipleDeviceDataStreams";
-const IMPORT: &str = "importDeviceBatchData";
-const SET_PROPERTY: &str = "updateDeviceDataStreamProperty";
+const DEVICE_VALUES: &Operation = &operations::GET_DEVICE_DATA_STREAMS_V2;
+pub(crate) const BATCH_VALUES: &Operation = &operations::GET_BATCH_DEVICE_DATA_STREAMS;
+pub(crate) const HISTORY: &Operation = &operations::GET_DEVICE_DATA_STREAM_HISTORY;
+const SET_VALUE: &Operation = &operations::UPDATE_DEVICE_DATA_STREAM;
+const SET_VALUES: &Operation = &operations::UPDATE_MULTIPLE_DEVICE_DATA_STREAMS;
+pub(crate) const IMPORT: &Operation = &operations::IMPORT_DEVICE_BATCH_DATA;
+pub(crate) const BATCH_UPDATE: &Operation = &operations::BATCH_UPDATE_DEVICE_DATA_STREAMS;
+const SET_PROPERTY: &Operation = &operations::UPDATE_DEVICE_DATA_STREAM_PROPERTY;
 
-fn check_value(operation: &'static str, field: &str, value: &Value) -> Result<()> {
+fn check_value(operation: &'static Operation, field: &str, value: &Value) -> Result<()> {
     value
         .check()
         .map_err(|reason| Error::invalid(operation, field, reason))
 }
 
-fn check_ids(operation: &'static str, field: &str, ids: &[i32], max: Option<usize>) -> Result<()> {
+fn check_ids(
+    operation: &'static Operation,
+    field: &str,
+    ids: &[i32],
+    max: Option<usize>,
+) -> Result<()> {
     if ids.is_empty() {
         return Err(Error::invalid(operation, field, "must not be empty"));
     }
@@ -54,14 +63,18 @@ fn check_ids(operation: &'static str, field: &str, ids: &[i32], max: Option<usiz
 }
 
 impl Blynk {
-    async fn finish<T>(
+    /// Sends a request of the generated client through the engine (the one door: token,
+    /// retries, spans) and maps its failure to an [`Error`] naming `operation`.
+    async fn call<T>(
         &self,
-        operation: &'static str,
-        result: std::result::Result<ResponseValue<T>, blynk_api::Error<ErrorResponse>>,
+        operation: &'static Operation,
+        send: impl Future<
+            Output = std::result::Result<ResponseValue<T>, blynk_api::Error<ErrorResponse>>,
+        >,
     ) -> Result<T> {
-        match result {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(from_api(operation, e, self.clock().wall()).await),
+        match engine::scoped(send).await {
+            (Ok(value), _) => Ok(value.into_inner()),
+            (Err(e), record) => Err(from_api(operation, e, record).await),
         }
     }
 
@@ -101,12 +114,11 @@ impl Blynk {
         device_id: i32,
         datastream_ids: Option<&[i32]>,
     ) -> Result<Vec<DatastreamValue>> {
-        self.authorize(DEVICE_VALUES).await?;
         let mut request = self.api().get_device_data_streams_v2().device_id(device_id);
         if let Some(ids) = datastream_ids {
             request = request.data_stream_ids(ids.to_vec());
         }
-        let response = self.finish(DEVICE_VALUES, request.send().await).await?;
+        let response = self.call(DEVICE_VALUES, request.send()).await?;
         Ok(response.data_streams.into_iter().map(Into::into).collect())
     }
 
@@ -133,7 +145,6 @@ impl Blynk {
         if let Some(ids) = datastream_ids {
             check_ids(BATCH_VALUES, "datastream_ids", ids, None)?;
         }
-        self.authorize(BATCH_VALUES).await?;
         let mut request = self
             .api()
             .get_batch_device_data_streams()
@@ -141,7 +152,7 @@ impl Blynk {
         if let Some(ids) = datastream_ids {
             request = request.data_stream_ids(ids.to_vec());
         }
-        let response = self.finish(BATCH_VALUES, request.send().await).await?;
+        let response = self.call(BATCH_VALUES, request.send()).await?;
         Ok(response
             .into_iter()
             .map(|d| DeviceValues {
@@ -193,7 +204,6 @@ impl Blynk {
                 ),
             ));
         }
-        self.authorize(HISTORY).await?;
         let request = self
             .api()
             .get_device_data_stream_history()
@@ -203,7 +213,7 @@ impl Blynk {
             .to(to)
             .page(page)
             .size(size);
-        let response = self.finish(HISTORY, request.send().await).await?;
+        let response = self.call(HISTORY, request.send()).await?;
         Ok(HistoryPage {
             points: response
                 .content
@@ -236,13 +246,12 @@ impl Blynk {
     ) -> Result<()> {
         let value = value.into();
         check_value(SET_VALUE, "value", &value)?;
-        self.authorize(SET_VALUE).await?;
         let request = self.api().update_device_data_stream().body_map(|b| {
             b.device_id(device_id)
                 .data_stream_id(datastream_id)
                 .value(value.to_raw())
         });
-        self.finish(SET_VALUE, request.send().await).await
+        self.call(SET_VALUE, request.send()).await
     }
 
     /// Writes several datastreams of one device at once (`updateMultipleDeviceDataStreams`).
@@ -266,12 +275,11 @@ impl Blynk {
         if map.is_empty() {
             return Err(Error::invalid(SET_VALUES, "values", "must not be empty"));
         }
-        self.authorize(SET_VALUES).await?;
         let request = self
             .api()
             .update_multiple_device_data_streams()
             .body_map(|b| b.device_id(device_id).values(map));
-        self.finish(SET_VALUES, request.send().await).await
+        self.call(SET_VALUES, request.send()).await
     }
 
     /// Imports up to [`limits::MAX_POINTS_PER_IMPORT`] historical points into one datastream
@@ -316,13 +324,12 @@ impl Blynk {
                 value: point.value.to_raw(),
             });
         }
-        self.authorize(IMPORT).await?;
         let request = self.api().import_device_batch_data().body_map(|b| {
             b.device_id(device_id)
                 .data_stream_id(datastream_id)
                 .values(values)
         });
-        self.finish(IMPORT, request.send().await).await
+        self.call(IMPORT, request.send()).await
     }
 
     /// Updates a widget property of a datastream (`updateDeviceDataStreamProperty`). The value is
@@ -356,7 +363,6 @@ impl Blynk {
         }
         let value = UpdateDeviceDataStreamPropertyBodyValue::try_from(value)
             .map_err(|e| Error::invalid(SET_PROPERTY, "value", e.to_string()))?;
-        self.authorize(SET_PROPERTY).await?;
         let request = self
             .api()
             .update_device_data_stream_property()
@@ -366,7 +372,7 @@ impl Blynk {
                     .property(property)
                     .value(value)
             });
-        self.finish(SET_PROPERTY, request.send().await).await
+        self.call(SET_PROPERTY, request.send()).await
     }
 }
 

@@ -3,7 +3,7 @@
 //! Every call counts against the organisation's monthly message quota and Blynk has no idempotency
 //! key, so the default policy retries only what cannot do harm twice:
 //!
-//! - reads (`GET`) on 429, 502, 503, 504 and transport errors;
+//! - reads (`GET`) on 429, 500, 502, 503, 504 and transport errors (a read is safe to repeat);
 //! - writes on 429 only (the server processed nothing), and on connection failures, where the
 //!   request never left the machine;
 //! - writes on 5xx and timeouts only when [`RetryConfig::retry_writes_on_server_errors`] is set.
@@ -114,25 +114,25 @@ impl RetryConfig {
         self.jitter_seed
     }
 
-    /// The wait before attempt `attempt + 1`, or `None` to stop. `elapsed` is the time spent on
-    /// this call so far; `wall` the current wall-clock time (for HTTP-date `Retry-After`).
+    /// The wait before attempt `attempt + 1`, or `None` to stop. `server_wait` is the response's
+    /// `Retry-After`, parsed ([`retry_after`]); `elapsed` is the time spent on this call so far.
     pub(crate) fn next_delay(
         &self,
-        outcome: Outcome<'_>,
+        outcome: Outcome,
+        server_wait: Option<Duration>,
         idempotent: bool,
         attempt: u32,
         elapsed: Duration,
-        wall: SystemTime,
         rng: &mut fastrand::Rng,
     ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !self.should_retry(&outcome, idempotent) {
+        if attempt >= self.max_attempts || !self.should_retry(outcome, idempotent) {
             return None;
         }
         let server_says = match outcome {
-            Outcome::Response(status, headers)
+            Outcome::Response(status)
                 if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
             {
-                retry_after(headers, wall)
+                server_wait
             }
             _ => None,
         };
@@ -140,13 +140,13 @@ impl RetryConfig {
         (elapsed + delay <= self.max_elapsed).then_some(delay)
     }
 
-    fn should_retry(&self, outcome: &Outcome<'_>, idempotent: bool) -> bool {
+    /// Whether `outcome` may be retried at all, whatever the attempt count.
+    pub(crate) fn should_retry(&self, outcome: Outcome, idempotent: bool) -> bool {
         let writes_too = idempotent || self.retry_writes_on_server_errors;
         match outcome {
-            Outcome::Response(status, _) => match status.as_u16() {
+            Outcome::Response(status) => match status.as_u16() {
                 429 => true,
-                502..=504 => writes_too,
-                500 => !idempotent && self.retry_writes_on_server_errors,
+                500 | 502..=504 => writes_too,
                 _ => false,
             },
             // Nothing was sent: safe for any request.
@@ -156,7 +156,7 @@ impl RetryConfig {
     }
 
     /// Full jitter: uniform in `[0, min(max_backoff, initial × 2^(attempt−1))]`.
-    fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
         let exp = attempt.saturating_sub(1).min(30);
         let ceiling = self
             .initial_backoff
@@ -168,17 +168,18 @@ impl RetryConfig {
 }
 
 /// What an attempt produced, as far as retrying is concerned.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Outcome<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
     /// A response arrived.
-    Response(StatusCode, &'a HeaderMap),
+    Response(StatusCode),
     /// The connection could not be made: the request was not sent.
     ConnectFailed,
     /// Anything else: a timeout, a reset mid-way, a broken body.
     OtherTransport,
 }
 
-/// Reads `Retry-After`, in seconds or as an HTTP date (a date in the past means now).
+/// Reads `Retry-After`, in seconds or as an HTTP date (a date in the past means now). The one
+/// place the header is parsed: the engine calls it once per response.
 pub(crate) fn retry_after(headers: &HeaderMap, wall: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
@@ -207,11 +208,11 @@ mod tests {
     ) -> Option<Duration> {
         let mut rng = fastrand::Rng::with_seed(1);
         config.next_delay(
-            Outcome::Response(StatusCode::from_u16(status).unwrap(), h),
+            Outcome::Response(StatusCode::from_u16(status).unwrap()),
+            retry_after(h, SystemTime::UNIX_EPOCH),
             idempotent,
             1,
             Duration::ZERO,
-            SystemTime::UNIX_EPOCH,
             &mut rng,
         )
     }
@@ -257,15 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_retried_on_gateway_errors_and_not_on_500() {
+    fn reads_are_retried_on_server_and_gateway_errors() {
         let none = HeaderMap::new();
-        for status in [429, 502, 503, 504] {
+        for status in [429, 500, 502, 503, 504] {
             assert!(
                 delay(&RetryConfig::standard(), status, &none, true).is_some(),
                 "{status}"
             );
         }
-        for status in [400, 401, 403, 404, 500] {
+        for status in [400, 401, 403, 404, 501] {
             assert_eq!(
                 delay(&RetryConfig::standard(), status, &none, true),
                 None,
@@ -306,11 +307,11 @@ mod tests {
         assert!(
             config
                 .next_delay(
-                    Outcome::Response(status, &h),
+                    Outcome::Response(status),
+                    retry_after(&h, wall),
                     true,
                     2,
                     Duration::ZERO,
-                    wall,
                     &mut rng
                 )
                 .is_some()
@@ -318,11 +319,11 @@ mod tests {
         assert!(
             config
                 .next_delay(
-                    Outcome::Response(status, &h),
+                    Outcome::Response(status),
+                    retry_after(&h, wall),
                     true,
                     3,
                     Duration::ZERO,
-                    wall,
                     &mut rng
                 )
                 .is_none()
@@ -330,11 +331,11 @@ mod tests {
         assert!(
             config
                 .next_delay(
-                    Outcome::Response(status, &h),
+                    Outcome::Response(status),
+                    retry_after(&h, wall),
                     true,
                     1,
                     Duration::from_secs(7),
-                    wall,
                     &mut rng
                 )
                 .is_none()
@@ -345,15 +346,14 @@ mod tests {
     fn connection_failures_are_retried_even_for_writes() {
         let config = RetryConfig::standard();
         let mut rng = fastrand::Rng::with_seed(1);
-        let wall = SystemTime::UNIX_EPOCH;
         assert!(
             config
                 .next_delay(
                     Outcome::ConnectFailed,
+                    None,
                     false,
                     1,
                     Duration::ZERO,
-                    wall,
                     &mut rng
                 )
                 .is_some()
@@ -362,10 +362,10 @@ mod tests {
             config
                 .next_delay(
                     Outcome::OtherTransport,
+                    None,
                     false,
                     1,
                     Duration::ZERO,
-                    wall,
                     &mut rng
                 )
                 .is_none()
@@ -374,10 +374,10 @@ mod tests {
             config
                 .next_delay(
                     Outcome::OtherTransport,
+                    None,
                     true,
                     1,
                     Duration::ZERO,
-                    wall,
                     &mut rng
                 )
                 .is_some()

@@ -7,19 +7,20 @@
 //! generated client would send (the contract suite validates them against the document), and they
 //! go out through the same engine: token, retries and tracing apply unchanged.
 
-use blynk_api::ClientInfo;
-use blynk_api::hooks::Interceptor;
+use blynk_api::operations::Operation;
+use blynk_api::{ClientInfo, limits};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde::ser::SerializeSeq;
 
 use crate::client::Blynk;
+use crate::engine::CallRecord;
 use crate::error::{Error, from_api};
 use crate::model::Value;
 
-/// The largest request body the client sends. Blynk documents a 2 MB request limit; this reads it
-/// as 2,000,000 bytes, the stricter reading.
-pub const MAX_REQUEST_BYTES: usize = 2_000_000;
+/// The largest request body the client sends: the 2 MB request limit Blynk documents, read as
+/// 2,000,000 bytes (the stricter reading), from the operation table.
+pub const MAX_REQUEST_BYTES: usize = blynk_api::operations::MAX_REQUEST_BYTES;
 
 /// A [`Value`] as the API encodes it: a number, a string, or `[lon, lat]`.
 pub(crate) struct WireValue<'a>(pub(crate) &'a Value);
@@ -39,32 +40,47 @@ impl Serialize for WireValue<'_> {
     }
 }
 
-/// Builds one JSON body item by item, refusing the item that would pass a limit.
+/// What [`ChunkEncoder::push`] did with an item.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// The item was added to the body being filled.
+    Added,
+    /// The body being filled could not take the item: here it is, complete, with `items` items;
+    /// the item opens the next body.
+    Full { body: Vec<u8>, items: usize },
+    /// The item alone passes the byte limit: it can never be sent. Nothing changed.
+    TooLarge,
+    /// The item has no JSON form (a non-finite number). Nothing changed.
+    Unencodable,
+}
+
+/// The one chunker of the crate: builds JSON bodies item by item and hands back each full body,
+/// cut at the last item that fits both the item limit and the byte limit. Each item is encoded
+/// once: the item that does not fit is moved, as bytes, into the next body.
 pub(crate) struct ChunkEncoder {
     buf: Vec<u8>,
     prefix: Vec<u8>,
+    suffix: &'static [u8],
     items: usize,
     max_items: usize,
     max_bytes: usize,
-    /// Bytes the closing suffix will add.
-    suffix_len: usize,
 }
 
 impl ChunkEncoder {
-    /// `prefix` opens the body up to the array; `suffix_len` is the length of what closes it.
+    /// `prefix` opens each body up to its array; `suffix` closes it.
     pub(crate) fn new(
         prefix: &[u8],
-        suffix_len: usize,
+        suffix: &'static [u8],
         max_items: usize,
         max_bytes: usize,
     ) -> Self {
         let mut encoder = Self {
             buf: Vec::new(),
             prefix: prefix.to_vec(),
+            suffix,
             items: 0,
-            max_items,
+            max_items: max_items.max(1),
             max_bytes,
-            suffix_len,
         };
         encoder.open(1 << 16);
         encoder
@@ -72,45 +88,47 @@ impl ChunkEncoder {
 
     /// Starts a new body, sized like the previous one so that it rarely grows.
     fn open(&mut self, capacity: usize) {
-        self.buf = Vec::with_capacity(capacity.clamp(1 << 12, self.max_bytes));
+        self.buf = Vec::with_capacity(capacity.clamp(1 << 12, self.max_bytes.max(1 << 12)));
         self.buf.extend_from_slice(&self.prefix);
     }
 
-    pub(crate) fn items(&self) -> usize {
-        self.items
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items == 0
-    }
-
-    /// Appends one item written by `write`; `false` (and nothing appended) if the chunk is full or
-    /// the item would push the body past the byte limit.
-    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
-        if self.items >= self.max_items {
-            return false;
-        }
+    /// Appends one item written by `write` (which returns `false` if the item has no JSON form).
+    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>) -> bool) -> Pushed {
         let mark = self.buf.len();
         if self.items > 0 {
             self.buf.push(b',');
         }
-        let fits = write(&mut self.buf) && self.buf.len() + self.suffix_len <= self.max_bytes;
-        if !fits {
+        let item_start = self.buf.len();
+        if !write(&mut self.buf) {
             self.buf.truncate(mark);
-            return false;
+            return Pushed::Unencodable;
         }
-        self.items += 1;
-        true
+        if self.items < self.max_items && self.buf.len() + self.suffix.len() <= self.max_bytes {
+            self.items += 1;
+            return Pushed::Added;
+        }
+        let item_len = self.buf.len() - item_start;
+        if self.prefix.len() + item_len + self.suffix.len() > self.max_bytes {
+            self.buf.truncate(mark);
+            return Pushed::TooLarge;
+        }
+        let item = self.buf[item_start..].to_vec();
+        self.buf.truncate(mark);
+        let items = self.items;
+        let body = self.take_body();
+        self.buf.extend_from_slice(&item);
+        self.items = 1;
+        Pushed::Full { body, items }
     }
 
     /// Appends one item serialized by serde_json.
-    pub(crate) fn push(&mut self, item: &impl Serialize) -> bool {
+    pub(crate) fn push(&mut self, item: &impl Serialize) -> Pushed {
         self.push_with(|buf| serde_json::to_writer(buf, item).is_ok())
     }
 
     /// Appends one import point, `{"ts":…,"value":…}`, formatting numbers with the same
     /// formatters serde_json uses (itoa, zmij), which is what keeps encoding at serde_json's speed.
-    pub(crate) fn push_point(&mut self, ts: i64, value: &Value) -> bool {
+    pub(crate) fn push_point(&mut self, ts: i64, value: &Value) -> Pushed {
         self.push_with(|buf| {
             buf.extend_from_slice(b"{\"ts\":");
             buf.extend_from_slice(itoa::Buffer::new().format(ts).as_bytes());
@@ -121,12 +139,20 @@ impl ChunkEncoder {
         })
     }
 
-    /// Closes the body with `suffix` and returns it; the encoder is ready for the next chunk.
-    pub(crate) fn finish(&mut self, suffix: &[u8]) -> Vec<u8> {
+    /// The last body, if it holds any item, with its item count; the encoder is then empty.
+    pub(crate) fn finish(&mut self) -> Option<(Vec<u8>, usize)> {
+        if self.items == 0 {
+            return None;
+        }
+        let items = self.items;
+        Some((self.take_body(), items))
+    }
+
+    fn take_body(&mut self) -> Vec<u8> {
         let mut body = std::mem::take(&mut self.buf);
-        body.extend_from_slice(suffix);
+        body.extend_from_slice(self.suffix);
         self.items = 0;
-        self.open(body.len() + suffix.len());
+        self.open(body.len());
         body
     }
 }
@@ -154,18 +180,16 @@ fn write_value(buf: &mut Vec<u8>, value: &Value) -> bool {
     }
 }
 
-/// The body of one import request, for `device_id` and `datastream_id`.
+/// The chunker of import bodies for `device_id` and `datastream_id`.
 pub(crate) fn import_encoder(device_id: i32, datastream_id: i32, max_bytes: usize) -> ChunkEncoder {
     let prefix = format!(r#"{{"deviceId":{device_id},"dataStreamId":{datastream_id},"values":["#);
     ChunkEncoder::new(
         prefix.as_bytes(),
-        IMPORT_SUFFIX.len(),
-        blynk_api::limits::MAX_POINTS_PER_IMPORT,
+        b"]}",
+        limits::MAX_POINTS_PER_IMPORT,
         max_bytes,
     )
 }
-
-pub(crate) const IMPORT_SUFFIX: &[u8] = b"]}";
 
 /// One row of a batch update: the device ID then the cells (`null` to skip).
 pub(crate) struct WireRow<'a> {
@@ -184,39 +208,48 @@ impl Serialize for WireRow<'_> {
     }
 }
 
-/// The body of one batch-update request for these labels.
-pub(crate) fn batch_update_encoder(labels: &[String], max_bytes: usize) -> ChunkEncoder {
+/// The chunker of batch-update bodies for these labels, in debug mode or not.
+pub(crate) fn batch_update_encoder(
+    labels: &[String],
+    debug: bool,
+    max_bytes: usize,
+) -> ChunkEncoder {
     let mut fields = vec!["deviceId"];
     fields.extend(labels.iter().map(String::as_str));
     let fields = serde_json::to_string(&fields).unwrap_or_else(|_| "[]".to_string());
     let prefix = format!(r#"{{"fields":{fields},"updates":["#);
+    let suffix: &'static [u8] = if debug {
+        br#"],"debug":true}"#
+    } else {
+        br#"],"debug":false}"#
+    };
     ChunkEncoder::new(
         prefix.as_bytes(),
-        BATCH_UPDATE_SUFFIX_FALSE.len(),
-        blynk_api::limits::MAX_ROWS_PER_BATCH_UPDATE,
+        suffix,
+        limits::MAX_ROWS_PER_BATCH_UPDATE,
         max_bytes,
     )
 }
 
-/// How a batch-update body ends, by debug mode (the longer one bounds the size of both).
-pub(crate) const BATCH_UPDATE_SUFFIX_FALSE: &[u8] = br#"],"debug":false}"#;
-pub(crate) const BATCH_UPDATE_SUFFIX_TRUE: &[u8] = br#"],"debug":true}"#;
-
 impl Blynk {
-    /// Sends a pre-encoded JSON body through the engine and returns the success response.
+    /// Sends a pre-encoded JSON body to `operation` (method and path from the operation table)
+    /// through the engine, the one door of every request, and returns the success response.
     pub(crate) async fn post_json(
         &self,
-        operation: &'static str,
-        span_name: &'static str,
-        path: &str,
+        operation: &'static Operation,
         body: Vec<u8>,
     ) -> Result<reqwest::Response, Error> {
-        self.authorize(operation).await?;
         let api = self.api();
-        let url = format!("{}{path}", api.baseurl());
+        let transport = |source: reqwest::Error| Error::Transport {
+            operation,
+            timeout: source.is_timeout(),
+            source,
+        };
+        let method = reqwest::Method::from_bytes(operation.method.as_str().as_bytes())
+            .unwrap_or(reqwest::Method::POST);
         let mut request = api
             .client()
-            .post(url)
+            .request(method, format!("{}{}", api.baseurl(), operation.path))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(
@@ -225,32 +258,23 @@ impl Blynk {
             )
             .body(body)
             .build()
-            .map_err(|source| Error::Transport {
-                operation,
-                timeout: false,
-                source,
-            })?;
+            .map_err(transport)?;
         let engine = &self.inner.engine;
         engine
-            .before(&mut request, span_name)
+            .authorize(&mut request)
             .await
-            .map_err(|message| Error::Auth {
-                operation,
-                source: crate::error::AuthError::Other(message),
-            })?;
-        match engine.send(api.client(), request, span_name).await {
-            Ok(response) if response.status().is_success() => Ok(response),
-            Ok(response) => Err(from_api(
-                operation,
-                blynk_api::Error::UnexpectedResponse(response),
-                self.clock().wall(),
-            )
-            .await),
-            Err(source) => Err(Error::Transport {
-                operation,
-                timeout: source.is_timeout(),
-                source,
-            }),
+            .map_err(|source| Error::Auth { operation, source })?;
+        match engine.run(api.client(), request, operation).await {
+            (Ok(response), _) if response.status().is_success() => Ok(response),
+            (Ok(response), retry_after) => {
+                let record = CallRecord {
+                    auth: None,
+                    retry_after,
+                };
+                let error = blynk_api::Error::UnexpectedResponse(response);
+                Err(from_api(operation, error, record).await)
+            }
+            (Err(source), _) => Err(transport(source)),
         }
     }
 }

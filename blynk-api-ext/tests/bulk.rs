@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use blynk_api_ext::clock::{Clock, ManualClock};
 use blynk_api_ext::{
-    BatchUpdate, Blynk, Error, FuturePoints, HistoryQuery, ImportJob, ImportOptions, Point,
-    ProgressFn, ReadOptions, Value,
+    BatchUpdate, BatchUpdateOptions, Blynk, Error, FuturePoints, HistoryQuery, ImportJob,
+    ImportOptions, Point, ProgressFn, ReadOptions, Value,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -391,7 +391,10 @@ fn rows(n: usize) -> BatchUpdate {
 async fn batch_updates_are_chunked_at_ten_thousand_rows() {
     for n in [0usize, 1, 10_000, 10_001, 25_000] {
         let fake = Fake::start(Config::default()).await;
-        let summary = client(&fake).batch_update(&rows(n)).await.unwrap();
+        let summary = client(&fake)
+            .batch_update(&rows(n), BatchUpdateOptions::default())
+            .await
+            .unwrap();
         assert_eq!(summary.requests as usize, n.div_ceil(10_000), "{n}");
         assert_eq!(summary.rows as usize, n);
         assert!(summary.all_applied());
@@ -407,7 +410,10 @@ async fn batch_updates_are_chunked_at_ten_thousand_rows() {
 #[tokio::test]
 async fn batch_update_rows_carry_nulls_and_values() {
     let fake = Fake::start(Config::default()).await;
-    client(&fake).batch_update(&rows(2)).await.unwrap();
+    client(&fake)
+        .batch_update(&rows(2), BatchUpdateOptions::default())
+        .await
+        .unwrap();
     let update = &fake.updates()[0];
     assert_eq!(
         update.rows,
@@ -427,7 +433,10 @@ async fn batch_update_chunks_stop_at_the_two_megabyte_body_limit() {
     for i in 0..3_000 {
         update.push(i + 1, [Some(text.as_str().into())]).unwrap();
     }
-    let summary = client(&fake).batch_update(&update).await.unwrap();
+    let summary = client(&fake)
+        .batch_update(&update, BatchUpdateOptions::default())
+        .await
+        .unwrap();
     let updates = fake.updates();
     assert_eq!(summary.rows, 3_000);
     assert!(updates.len() >= 3);
@@ -449,7 +458,10 @@ async fn batch_update_reports_are_merged_across_chunks() {
         ..Config::default()
     })
     .await;
-    let summary = client(&fake).batch_update(&rows(25_000)).await.unwrap();
+    let summary = client(&fake)
+        .batch_update(&rows(25_000), BatchUpdateOptions::default())
+        .await
+        .unwrap();
     assert_eq!(summary.requests, 3);
     assert_eq!(summary.fully_applied_requests, 0);
     assert_eq!(summary.counters.device_not_found, 3);
@@ -463,7 +475,7 @@ async fn batch_update_reports_are_merged_across_chunks() {
     })
     .await;
     let summary = client(&fake)
-        .batch_update(&rows(25_000).debug(true))
+        .batch_update(&rows(25_000).debug(true), BatchUpdateOptions::default())
         .await
         .unwrap();
     let mapped: Vec<Option<usize>> = summary.skipped.iter().map(|s| s.row).collect();
@@ -486,7 +498,10 @@ async fn a_failed_batch_update_chunk_says_where_to_resume() {
         .retry(blynk_api_ext::RetryConfig::standard().max_attempts(2))
         .build()
         .unwrap();
-    let err = blynk.batch_update(&rows(25_000)).await.unwrap_err();
+    let err = blynk
+        .batch_update(&rows(25_000), BatchUpdateOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.resume_from, 10_000);
     assert_eq!(err.summary.rows, 10_000);
     assert!(

@@ -7,9 +7,9 @@ use std::future::Future;
 use std::time::{Duration, UNIX_EPOCH};
 
 use blynk_api_ext::{
-    BatchUpdate, BatchUpdateError, BatchUpdateSummary, Blynk, BlynkBuilder, Error, FleetValues,
-    HistoryQuery, HistoryRequest, HistoryStream, ImportError, ImportJob, ImportOptions,
-    ImportReport, Point, Progress, ProgressFn, Property, ReadOptions, RetryConfig,
+    BatchUpdate, BatchUpdateError, BatchUpdateOptions, BatchUpdateSummary, Blynk, BlynkBuilder,
+    Error, FleetValues, HistoryQuery, HistoryRequest, HistoryStream, ImportError, ImportJob,
+    ImportOptions, ImportReport, Point, Progress, ProgressFn, Property, ReadOptions, RetryConfig,
 };
 use futures::StreamExt;
 use tokio::task::JoinSet;
@@ -168,7 +168,7 @@ async fn every_bulk_operation_runs_in_a_spawned_task_with_options_and_progress()
     let update = BatchUpdate::new(["Temperature"])
         .row(1, [Some(20.0.into())])
         .unwrap();
-    spawned(async move { b.batch_update(&update).await })
+    spawned(async move { b.batch_update(&update, BatchUpdateOptions::default()).await })
         .await
         .unwrap();
 
@@ -231,7 +231,7 @@ async fn operations_run_side_by_side_in_a_join_set() {
     let b = blynk.clone();
     set.spawn(async move {
         let update = BatchUpdate::new(["Humidity"]).row(9, [Some(50.0.into())])?;
-        b.batch_update(&update)
+        b.batch_update(&update, BatchUpdateOptions::default())
             .await
             .map(|_| ())
             .map_err(|e| e.source)

@@ -149,6 +149,20 @@ impl std::fmt::Display for Operation {
     }
 }
 
+/// An operation compares equal to its `operationId`, so code that names operations by id keeps
+/// reading naturally: `op == "importDeviceBatchData"`.
+impl PartialEq<str> for Operation {
+    fn eq(&self, id: &str) -> bool {
+        self.id == id
+    }
+}
+
+impl PartialEq<&str> for Operation {
+    fn eq(&self, id: &&str) -> bool {
+        self.id == *id
+    }
+}
+
 /// The operation with this `operationId`.
 pub fn by_id(id: &str) -> Option<&'static Operation> {
     ALL.iter().copied().find(|op| op.id == id)

@@ -134,7 +134,7 @@ pub async fn run() -> Result<(), Failure> {
         .push(999, [Some(20.0.into()), None])
         .map_err(Failure::from)?;
     let summary = blynk
-        .batch_update(&update)
+        .batch_update(&update, blynk_api_ext::BatchUpdateOptions::default())
         .await
         .map_err(|e| Failure::from(e.source))?;
     println!(

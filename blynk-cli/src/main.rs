@@ -544,7 +544,10 @@ async fn batch_update(
     json: bool,
 ) -> Result<(), Failure> {
     let update = input::batch_update(file, debug)?;
-    let summary = match blynk.batch_update(&update).await {
+    let summary = match blynk
+        .batch_update(&update, blynk_api_ext::BatchUpdateOptions::default())
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             let mut failure = Failure::from(e.source);

@@ -101,7 +101,10 @@ async fn batch_update_bodies_match_the_document() {
             )
             .unwrap();
         update.push(102, [None, Some("eco".into()), None]).unwrap();
-        blynk(&server).batch_update(&update).await.unwrap();
+        blynk(&server)
+            .batch_update(&update, blynk_api_ext::BatchUpdateOptions::default())
+            .await
+            .unwrap();
         let body = rec.only().json();
         spec().assert_request("batchUpdateDeviceDataStreams", &body);
         assert_eq!(

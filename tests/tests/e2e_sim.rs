@@ -123,7 +123,10 @@ async fn every_operation_through_the_ext_client() {
         .unwrap()
         .row(999, [Some(18.0.into())])
         .unwrap();
-    let summary = blynk.batch_update(&update).await.unwrap();
+    let summary = blynk
+        .batch_update(&update, blynk_api_ext::BatchUpdateOptions::default())
+        .await
+        .unwrap();
     assert_eq!(summary.counters.device_not_found, 1);
     assert_eq!(sim.value(5, 1), Some(json!(18.0)));
 
@@ -202,7 +205,10 @@ async fn bulk_features_over_many_chunks_and_pages() {
             )
             .unwrap();
     }
-    let summary = blynk.batch_update(&update).await.unwrap();
+    let summary = blynk
+        .batch_update(&update, blynk_api_ext::BatchUpdateOptions::default())
+        .await
+        .unwrap();
     assert_eq!(summary.requests, 2);
     assert_eq!(summary.counters.device_not_found, 11_988);
 

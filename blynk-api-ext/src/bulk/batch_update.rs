@@ -1,0 +1,301 @@
+//! Updating datastreams of many devices: [`Blynk::batch_update`] sends any number of rows in
+//! chunks of at most [`limits::MAX_ROWS_PER_BATCH_UPDATE`](crate::limits::MAX_ROWS_PER_BATCH_UPDATE) rows and [`MAX_REQUEST_BYTES`], merges
+//! the reports of all chunks and maps skip reasons back to the caller's row numbers.
+
+use crate::bulk::progress::{ProgressFn, report};
+use crate::client::Blynk;
+use crate::error::Error;
+use crate::model::BatchUpdate;
+use crate::ops::BATCH_UPDATE;
+use crate::validate;
+use crate::wire::{self, MAX_REQUEST_BYTES, Pushed};
+
+/// Options of [`Blynk::batch_update`].
+///
+/// ```
+/// use blynk_api_ext::{BatchUpdateOptions, ProgressFn};
+///
+/// let options = BatchUpdateOptions::default()
+///     .max_request_bytes(500_000)
+///     .progress(ProgressFn::new(|p| eprintln!("{} rows sent", p.done)));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchUpdateOptions {
+    max_request_bytes: usize,
+    progress: Option<ProgressFn>,
+}
+
+impl Default for BatchUpdateOptions {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: MAX_REQUEST_BYTES,
+            progress: None,
+        }
+    }
+}
+
+impl BatchUpdateOptions {
+    /// A smaller body limit than [`MAX_REQUEST_BYTES`] (a larger one is capped).
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.max_request_bytes = bytes.min(MAX_REQUEST_BYTES);
+        self
+    }
+
+    /// Report rows sent.
+    pub fn progress(mut self, progress: ProgressFn) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+}
+
+/// One row the server skipped, with its position in the caller's [`BatchUpdate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// The caller's row index, when the server's reason names a row (`Row N: ...`, N counted
+    /// within the request).
+    pub row: Option<usize>,
+    /// The server's reason, as sent.
+    pub reason: String,
+}
+
+/// Counters of skipped rows, summed over all requests (counter mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SkipCounters {
+    /// Rows whose length did not match the fields.
+    pub invalid_row_size: u64,
+    /// Rows with a null device ID.
+    pub null_device_id: u64,
+    /// Rows with a device ID that is not a number.
+    pub non_numeric_device_id: u64,
+    /// Rows for devices not found (or not in the organisation).
+    pub device_not_found: u64,
+    /// Rows for devices the token may not access.
+    pub no_access_to_device: u64,
+    /// Rows for devices of another product.
+    pub wrong_product: u64,
+}
+
+impl SkipCounters {
+    /// Rows skipped in all, by the counters.
+    pub fn total(&self) -> u64 {
+        self.invalid_row_size
+            + self.null_device_id
+            + self.non_numeric_device_id
+            + self.device_not_found
+            + self.no_access_to_device
+            + self.wrong_product
+    }
+}
+
+/// What a batch update did, over all its requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BatchUpdateSummary {
+    /// Rows sent.
+    pub rows: u64,
+    /// Requests made.
+    pub requests: u64,
+    /// Requests answered `204` (every row applied).
+    pub fully_applied_requests: u64,
+    /// Counters summed over the requests answered `200` in counter mode.
+    pub counters: SkipCounters,
+    /// Skip reasons of debug mode, mapped to the caller's row numbers where the reason names one.
+    pub skipped: Vec<SkippedRow>,
+}
+
+impl BatchUpdateSummary {
+    /// Whether every request answered `204`: every row was applied.
+    pub fn all_applied(&self) -> bool {
+        self.requests == self.fully_applied_requests
+    }
+}
+
+/// A batch update that stopped. Rows before [`resume_from`](Self::resume_from) were sent (their
+/// outcome is in `summary`); resending from there sends nothing twice.
+#[derive(Debug, thiserror::Error)]
+#[error("batch update stopped after {} rows; resume from row {resume_from}: {source}", summary.rows)]
+pub struct BatchUpdateError {
+    /// What the completed requests did.
+    pub summary: BatchUpdateSummary,
+    /// The first row not sent.
+    pub resume_from: usize,
+    /// Why it stopped.
+    #[source]
+    pub source: Error,
+}
+
+/// Parses `Row N` at the start of a skip reason (any case).
+fn row_in_reason(reason: &str) -> Option<usize> {
+    let rest = reason.trim_start();
+    let head = rest.get(..3)?;
+    if !head.eq_ignore_ascii_case("row") {
+        return None;
+    }
+    let digits: String = rest[3..]
+        .trim_start_matches([' ', '#'])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+impl Blynk {
+    /// Updates datastreams of many devices (`batchUpdateDeviceDataStreams`): any number of rows,
+    /// in requests of at most [`limits::MAX_ROWS_PER_BATCH_UPDATE`](crate::limits::MAX_ROWS_PER_BATCH_UPDATE) rows and
+    /// [`BatchUpdateOptions::max_request_bytes`], sent in order. Each row is checked
+    /// ([`validate::batch_row`]) before its chunk is sent. The reports of all requests are merged:
+    /// counters summed, skip reasons of debug mode mapped to the caller's row numbers, `204`
+    /// counted as every row applied.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> Result<(), Box<dyn std::error::Error>> {
+    /// use blynk_api_ext::{BatchUpdate, BatchUpdateOptions};
+    ///
+    /// let mut update = BatchUpdate::new(["Temperature", "Mode"]);
+    /// for device in 1..=25_000 {
+    ///     update.push(device, [Some(21.0.into()), None])?;
+    /// }
+    /// let summary = blynk.batch_update(&update, BatchUpdateOptions::default()).await?;
+    /// println!("{} rows in {} requests, all applied: {}", summary.rows, summary.requests, summary.all_applied());
+    /// # Ok(()) }
+    /// ```
+    pub async fn batch_update(
+        &self,
+        update: &BatchUpdate,
+        options: BatchUpdateOptions,
+    ) -> Result<BatchUpdateSummary, BatchUpdateError> {
+        let mut summary = BatchUpdateSummary::default();
+        let stop =
+            |summary: &BatchUpdateSummary, resume_from: usize, source: Error| BatchUpdateError {
+                summary: summary.clone(),
+                resume_from,
+                source,
+            };
+        let labels = update.labels();
+        if labels.is_empty() {
+            let e = Error::invalid(BATCH_UPDATE, "labels", "at least 1 label is needed");
+            return Err(stop(&summary, 0, e));
+        }
+        let rows = update.rows();
+        let total = Some(rows.len() as u64);
+        let max_bytes = options.max_request_bytes;
+        let mut encoder = wire::batch_update_encoder(labels, update.is_debug(), max_bytes);
+        // The caller's index of the first row of the chunk being filled.
+        let mut start = 0usize;
+        for (index, (device_id, cells)) in rows.iter().enumerate() {
+            if let Err(e) = validate::batch_row(labels, index, cells) {
+                return Err(stop(&summary, start, e));
+            }
+            let row = wire::WireRow {
+                device_id: *device_id,
+                cells,
+            };
+            match encoder.push(&row) {
+                Pushed::Added => {}
+                Pushed::Full { body, items } => {
+                    self.send_chunk(&mut summary, body, start, items)
+                        .await
+                        .map_err(|(resume, e)| stop(&summary, resume, e))?;
+                    start = index;
+                    report(&options.progress, start as u64, total);
+                }
+                Pushed::TooLarge | Pushed::Unencodable => {
+                    return Err(stop(
+                        &summary,
+                        start,
+                        Error::invalid(
+                            BATCH_UPDATE,
+                            format!("rows[{index}]"),
+                            format!("encodes to more than {max_bytes} bytes"),
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some((body, items)) = encoder.finish() {
+            self.send_chunk(&mut summary, body, start, items)
+                .await
+                .map_err(|(resume, e)| stop(&summary, resume, e))?;
+            report(&options.progress, rows.len() as u64, total);
+        }
+        Ok(summary)
+    }
+
+    /// Sends one chunk of `items` rows starting at the caller's row `start`, and merges its
+    /// report into `summary`. On failure, the row to resume from and why.
+    async fn send_chunk(
+        &self,
+        summary: &mut BatchUpdateSummary,
+        body: Vec<u8>,
+        start: usize,
+        items: usize,
+    ) -> Result<(), (usize, Error)> {
+        let response = self
+            .post_json(BATCH_UPDATE, body)
+            .await
+            .map_err(|e| (start, e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|source| {
+            (
+                start,
+                Error::Transport {
+                    operation: BATCH_UPDATE,
+                    timeout: source.is_timeout(),
+                    source,
+                },
+            )
+        })?;
+        summary.requests += 1;
+        summary.rows += items as u64;
+        if status == reqwest::StatusCode::NO_CONTENT {
+            summary.fully_applied_requests += 1;
+        } else {
+            let report: crate::BatchUpdateReport = serde_json::from_slice(&bytes).map_err(|e| {
+                (
+                    start + items,
+                    Error::Decode {
+                        operation: BATCH_UPDATE,
+                        message: e.to_string(),
+                    },
+                )
+            })?;
+            merge_report(summary, &report, start);
+        }
+        Ok(())
+    }
+}
+
+fn merge_report(
+    summary: &mut BatchUpdateSummary,
+    report: &crate::BatchUpdateReport,
+    offset: usize,
+) {
+    let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+    let c = &mut summary.counters;
+    c.invalid_row_size += n(report.invalid_row_size);
+    c.null_device_id += n(report.null_device_id);
+    c.non_numeric_device_id += n(report.non_numeric_device_id);
+    c.device_not_found += n(report.device_not_found);
+    c.no_access_to_device += n(report.no_access_to_device);
+    c.wrong_product += n(report.wrong_product);
+    summary
+        .skipped
+        .extend(report.skipped_rows.iter().map(|reason| SkippedRow {
+            row: row_in_reason(reason).map(|r| r + offset),
+            reason: reason.clone(),
+        }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_in_reason;
+
+    #[test]
+    fn row_numbers_are_read_from_skip_reasons() {
+        assert_eq!(row_in_reason("Row 3: device 9 not found"), Some(3));
+        assert_eq!(row_in_reason("row #12 wrong product"), Some(12));
+        assert_eq!(row_in_reason("device 9 not found"), None);
+        assert_eq!(row_in_reason("Row: x"), None);
+        assert_eq!(row_in_reason("ro"), None);
+    }
+}
