@@ -1,9 +1,12 @@
-//! Fault injection: latency, rate limiting, server errors, dropped connections and truncated bodies,
-//! decided by a seeded random generator so that a run can be replayed exactly.
+//! Global faults: latency, rate limiting, server errors, dropped connections and truncated bodies
+//! as shares of every API request, decided by a seeded random generator so that a run can be
+//! replayed exactly. Faults aimed at one operation, device or call are [`crate::rules`].
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::TokenBucket;
 
 /// How to answer 429 `Too many requests`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +63,77 @@ pub struct Faults {
     pub seed: u64,
 }
 
+/// A fault configuration that cannot apply, with what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// A share outside `0.0..=1.0`, or NaN.
+    #[error("{name} must be a share between 0 and 1, got {value}")]
+    Fraction {
+        /// The field (`server_error_fraction`, ...).
+        name: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// A refill rate that is negative, infinite or NaN.
+    #[error("{name} must be a finite rate of at least 0 per second, got {value}")]
+    Rate {
+        /// The field.
+        name: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// Rules that are not valid JSON of the documented shape.
+    #[error("rules are not valid JSON of the expected shape: {0}")]
+    Json(String),
+    /// A rule naming an operation the document does not have.
+    #[error("unknown operation id {0:?} (expected one of the document's operationIds)")]
+    UnknownOperation(String),
+    /// A rule that cannot fire as written.
+    #[error("rule {index}: {problem}")]
+    Rule {
+        /// Its position in the list, from 0.
+        index: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Checks a share: `0.0..=1.0`, not NaN.
+pub(crate) fn check_fraction(name: &'static str, value: f64) -> Result<(), FaultError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(FaultError::Fraction { name, value })
+    }
+}
+
+/// Checks a refill rate: finite, not negative.
+pub(crate) fn check_rate(name: &'static str, value: f64) -> Result<(), FaultError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(FaultError::Rate { name, value })
+    }
+}
+
+impl Faults {
+    /// Refuses shares outside `0..=1`, NaN, and rates that are negative or not finite.
+    pub fn validate(&self) -> Result<(), FaultError> {
+        check_fraction("server_error_fraction", self.server_error_fraction)?;
+        check_fraction("drop_fraction", self.drop_fraction)?;
+        check_fraction("truncate_fraction", self.truncate_fraction)?;
+        match &self.rate_limit {
+            Some(RateLimit::Fraction { fraction, .. }) => {
+                check_fraction("rate_limit.fraction", *fraction)
+            }
+            Some(RateLimit::TokenBucket { per_second, .. }) => {
+                check_rate("rate_limit.per_second", *per_second)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
@@ -72,22 +146,24 @@ pub(crate) enum Decision {
 pub(crate) struct FaultState {
     pub(crate) faults: Faults,
     rng: fastrand::Rng,
-    tokens: f64,
-    refilled: Instant,
+    bucket: Option<TokenBucket>,
 }
 
 impl FaultState {
-    pub(crate) fn new(faults: Faults) -> Self {
+    pub(crate) fn new(faults: Faults, now: SystemTime) -> Self {
         let rng = fastrand::Rng::with_seed(faults.seed);
-        let tokens = match &faults.rate_limit {
-            Some(RateLimit::TokenBucket { capacity, .. }) => f64::from(*capacity),
-            _ => 0.0,
+        let bucket = match &faults.rate_limit {
+            Some(RateLimit::TokenBucket {
+                capacity,
+                per_second,
+                ..
+            }) => Some(TokenBucket::new(*capacity, *per_second, now)),
+            _ => None,
         };
         Self {
             faults,
             rng,
-            tokens,
-            refilled: Instant::now(),
+            bucket,
         }
     }
 
@@ -99,7 +175,7 @@ impl FaultState {
         fraction > 0.0 && self.rng.f64() < fraction
     }
 
-    pub(crate) fn decide(&mut self) -> Decision {
+    pub(crate) fn decide(&mut self, now: SystemTime) -> Decision {
         match self.faults.rate_limit.clone() {
             Some(RateLimit::Fraction {
                 fraction,
@@ -107,22 +183,12 @@ impl FaultState {
             }) if self.roll(fraction) => {
                 return Decision::RateLimited { retry_after_secs };
             }
-            Some(RateLimit::Fraction { .. }) => {}
             Some(RateLimit::TokenBucket {
-                capacity,
-                per_second,
-                retry_after_secs,
-            }) => {
-                let now = Instant::now();
-                let elapsed = now.duration_since(self.refilled).as_secs_f64();
-                self.refilled = now;
-                self.tokens = (self.tokens + elapsed * per_second).min(f64::from(capacity));
-                if self.tokens < 1.0 {
-                    return Decision::RateLimited { retry_after_secs };
-                }
-                self.tokens -= 1.0;
+                retry_after_secs, ..
+            }) if !self.bucket.as_mut().is_some_and(|b| b.take(now)) => {
+                return Decision::RateLimited { retry_after_secs };
             }
-            None => {}
+            _ => {}
         }
         let (server_error, drop, truncate) = (
             self.faults.server_error_fraction,
@@ -159,8 +225,9 @@ mod tests {
             ..Faults::default()
         };
         let run = || {
-            let mut state = FaultState::new(faults.clone());
-            (0..200).map(|_| state.decide()).collect::<Vec<_>>()
+            let now = SystemTime::now();
+            let mut state = FaultState::new(faults.clone(), now);
+            (0..200).map(|_| state.decide(now)).collect::<Vec<_>>()
         };
         let first = run();
         assert_eq!(first, run());
@@ -172,15 +239,19 @@ mod tests {
 
     #[test]
     fn a_token_bucket_allows_its_burst_then_limits() {
-        let mut state = FaultState::new(Faults {
-            rate_limit: Some(RateLimit::TokenBucket {
-                capacity: 3,
-                per_second: 0.001,
-                retry_after_secs: Some(2),
-            }),
-            ..Faults::default()
-        });
-        let decisions: Vec<_> = (0..5).map(|_| state.decide()).collect();
+        let now = SystemTime::now();
+        let mut state = FaultState::new(
+            Faults {
+                rate_limit: Some(RateLimit::TokenBucket {
+                    capacity: 3,
+                    per_second: 0.001,
+                    retry_after_secs: Some(2),
+                }),
+                ..Faults::default()
+            },
+            now,
+        );
+        let decisions: Vec<_> = (0..5).map(|_| state.decide(now)).collect();
         assert_eq!(
             decisions,
             [
@@ -195,5 +266,26 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn shares_outside_0_to_1_and_nan_are_refused() {
+        for bad in [f64::NAN, -0.1, 5.0, f64::INFINITY] {
+            let faults = Faults {
+                drop_fraction: bad,
+                ..Faults::default()
+            };
+            let err = faults.validate().unwrap_err();
+            assert!(err.to_string().contains("drop_fraction"), "{err}");
+        }
+        let rate = Faults {
+            rate_limit: Some(RateLimit::Fraction {
+                fraction: f64::NAN,
+                retry_after_secs: None,
+            }),
+            ..Faults::default()
+        };
+        assert!(rate.validate().is_err());
+        assert!(Faults::default().validate().is_ok());
     }
 }

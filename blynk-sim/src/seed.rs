@@ -1,7 +1,35 @@
-//! The organisation the simulator starts with: products and their datastreams, devices, credentials
-//! and history. [`Seed::demo`] is built in; [`Seed::from_json`] reads one from a file.
+//! The organisation the simulator starts with: products and their datastreams, devices, credentials,
+//! current values, properties and history (stored points or a [`HistoryGenerator`]).
+//! [`Seed::demo`] is built in; [`Seed::from_json`] reads one from a file (and `GET /__sim/state`
+//! writes one); [`Seed::builder`](crate::SeedBuilder) makes one in a test.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+
+/// A seed that cannot load, with what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    /// Not JSON of the seed's shape.
+    #[error("the seed is not valid JSON of the expected shape: {0}")]
+    Json(String),
+    /// Two entries with one id.
+    #[error("two {0}s have the id {1}")]
+    Duplicate(&'static str, i32),
+    /// A reference to something the seed lacks.
+    #[error("unknown {what} {id}, referred to by {by}")]
+    Unknown {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: i32,
+        /// Who refers to it.
+        by: String,
+    },
+    /// A history generator that cannot generate.
+    #[error("history generator: {0}")]
+    Generator(String),
+}
 
 /// The type of a datastream's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +160,45 @@ pub struct StaticToken {
     pub principal: Principal,
 }
 
+/// A history computed on read instead of stored: point `i` (from 0) is at
+/// `start_ms + i * step_ms` with value `first_value + i * value_step`, for `i < count`.
+///
+/// ```
+/// use blynk_sim::HistoryGenerator;
+///
+/// // A million points, one a second, value i: a few bytes of memory.
+/// let g = HistoryGenerator::counting(1_700_000_000_000, 1000, 1_000_000);
+/// assert_eq!((g.first_value, g.value_step), (0.0, 1.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistoryGenerator {
+    /// Timestamp of point 0, epoch milliseconds.
+    pub start_ms: i64,
+    /// Milliseconds between points (at least 1).
+    pub step_ms: i64,
+    /// Number of points.
+    pub count: u64,
+    /// Value of point 0.
+    #[serde(default)]
+    pub first_value: f64,
+    /// Added to the value per point.
+    #[serde(default)]
+    pub value_step: f64,
+}
+
+impl HistoryGenerator {
+    /// `count` points from `start_ms`, `step_ms` apart, point `i` having value `i`.
+    pub fn counting(start_ms: i64, step_ms: i64, count: u64) -> Self {
+        Self {
+            start_ms,
+            step_ms,
+            count,
+            first_value: 0.0,
+            value_step: 1.0,
+        }
+    }
+}
+
 /// Points of history to start with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedHistory {
@@ -140,7 +207,37 @@ pub struct SeedHistory {
     /// Datastream.
     pub datastream_id: i32,
     /// `(ts, value)` pairs, epoch milliseconds.
+    #[serde(default)]
     pub points: Vec<(i64, f64)>,
+    /// Points computed on read; a stored point at the same timestamp replaces a generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<HistoryGenerator>,
+}
+
+/// A current value to start with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedValue {
+    /// Device.
+    pub device_id: i32,
+    /// Datastream.
+    pub datastream_id: i32,
+    /// The value (a number, a string or `[lon, lat]`).
+    pub value: serde_json::Value,
+    /// When it was set, epoch milliseconds.
+    pub updated_at: i64,
+}
+
+/// A widget property to start with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedProperty {
+    /// Device.
+    pub device_id: i32,
+    /// Datastream.
+    pub datastream_id: i32,
+    /// Property name (`label`, `color`, ...).
+    pub property: String,
+    /// Its value.
+    pub value: String,
 }
 
 /// The whole organisation.
@@ -159,12 +256,18 @@ pub struct Seed {
     /// History.
     #[serde(default)]
     pub history: Vec<SeedHistory>,
+    /// Current values (beyond the last point of each history, which is current anyway).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<SeedValue>,
+    /// Widget properties.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<SeedProperty>,
     /// Lifetime of issued access tokens, in seconds.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
 }
 
-fn default_token_ttl() -> u64 {
+pub(crate) fn default_token_ttl() -> u64 {
     3600
 }
 
@@ -284,13 +387,90 @@ impl Seed {
                 device_id: 1,
                 datastream_id: 1,
                 points,
+                generated: None,
             }],
+            values: Vec::new(),
+            properties: Vec::new(),
             token_ttl_secs: default_token_ttl(),
         }
     }
 
-    /// Reads a seed from JSON (the shape of [`Seed`]'s serde form).
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Reads a seed from JSON (the shape of [`Seed`]'s serde form) and checks it with
+    /// [`Seed::check`].
+    pub fn from_json(text: &str) -> Result<Self, SeedError> {
+        let seed: Seed = serde_json::from_str(text).map_err(|e| SeedError::Json(e.to_string()))?;
+        seed.check()?;
+        Ok(seed)
+    }
+
+    /// Checks that every reference resolves: unique product, datastream and device ids, devices
+    /// of known products, values, properties and history of known devices and their products'
+    /// datastreams, generators with a step of at least 1 ms.
+    pub fn check(&self) -> Result<(), SeedError> {
+        let mut products = HashSet::new();
+        let mut datastreams = HashMap::new();
+        for p in &self.products {
+            if !products.insert(p.id) {
+                return Err(SeedError::Duplicate("product", p.id));
+            }
+            for ds in &p.datastreams {
+                if datastreams.insert(ds.id, p.id).is_some() {
+                    return Err(SeedError::Duplicate("datastream", ds.id));
+                }
+            }
+        }
+        let mut devices = HashMap::new();
+        for d in &self.devices {
+            if !products.contains(&d.product_id) {
+                return Err(SeedError::Unknown {
+                    what: "product",
+                    id: d.product_id,
+                    by: format!("device {}", d.id),
+                });
+            }
+            if devices.insert(d.id, d.product_id).is_some() {
+                return Err(SeedError::Duplicate("device", d.id));
+            }
+        }
+        let refs = self
+            .history
+            .iter()
+            .map(|h| (h.device_id, h.datastream_id, "history"))
+            .chain(
+                self.values
+                    .iter()
+                    .map(|v| (v.device_id, v.datastream_id, "value")),
+            )
+            .chain(
+                self.properties
+                    .iter()
+                    .map(|p| (p.device_id, p.datastream_id, "property")),
+            );
+        for (device, ds, what) in refs {
+            let by = format!("a {what} of device {device}, datastream {ds}");
+            let product = devices.get(&device).ok_or_else(|| SeedError::Unknown {
+                what: "device",
+                id: device,
+                by: by.clone(),
+            })?;
+            if datastreams.get(&ds) != Some(product) {
+                return Err(SeedError::Unknown {
+                    what: "datastream of the device's product",
+                    id: ds,
+                    by,
+                });
+            }
+        }
+        for h in &self.history {
+            if let Some(g) = h.generated
+                && g.step_ms < 1
+            {
+                return Err(SeedError::Generator(format!(
+                    "step_ms must be at least 1, got {} (device {}, datastream {})",
+                    g.step_ms, h.device_id, h.datastream_id
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -1,231 +1,264 @@
-//! The HTTP layer: reads the request, applies faults, dispatches to the rules in `state.rs`,
-//! logs the exchange and encodes the answer.
+//! The HTTP layer: reads a request, finds its operation in `blynk_api::operations`, counts it,
+//! checks it against the document, lets `Prefer: code=`, the fault rules and the global faults have
+//! their say, runs the operation's rules, logs the exchange and encodes the answer.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
-use base64::Engine as _;
-use serde::Serialize;
+use blynk_api::operations::{self, MAX_REQUEST_BYTES, Operation};
 use serde_json::Value;
 
-use crate::faults::{Decision, FaultState, Faults};
-use crate::state::{Answer, MAX_BODY_BYTES, Org, Query};
+use crate::answer::{Answer, Wait};
+use crate::auth::{TOKEN_OPERATION, TOKEN_PATH, basic_auth};
+use crate::clock::Clock;
+use crate::counters::Live;
+use crate::faults::{Decision, FaultState};
+use crate::log::{LoggedRequest, RequestLog, keep};
+use crate::ops::{self, Call};
+use crate::org::{ImportLimit, Org};
+use crate::query::{self, Query, param};
+use crate::rules::{Action, RetryAfter, RuleState};
+use crate::seed::Seed;
+use crate::validate::{self, Violations};
+use crate::{admin, lock};
 
-/// One request the simulator received, and what it answered.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LoggedRequest {
-    /// The operation, when the path and method are one of the API's (`getDeviceDataStreamsV2`,
-    /// ...), or `oauth2Token`.
-    pub operation: Option<&'static str>,
-    /// HTTP method.
-    pub method: String,
-    /// Path.
-    pub path: String,
-    /// Query pairs, decoded, in order.
-    pub query: Vec<(String, String)>,
-    /// The JSON body, if there was one and it parsed.
-    pub body: Option<Value>,
-    /// Status answered.
-    pub status: u16,
-    /// JSON body answered, if any.
-    pub response: Option<Value>,
-    /// Whether the answer came from fault injection rather than the API's rules.
-    pub injected: bool,
+/// Settings fixed at start.
+pub(crate) struct Config {
+    pub(crate) seed: Seed,
+    pub(crate) import_limit: ImportLimit,
+    pub(crate) import_visibility_delay: Duration,
+    pub(crate) log_body_limit: usize,
+    pub(crate) strict: bool,
 }
 
 pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) clock: Arc<Clock>,
     pub(crate) org: Mutex<Org>,
     pub(crate) faults: Mutex<FaultState>,
-    pub(crate) log: Mutex<Vec<LoggedRequest>>,
+    pub(crate) rules: Mutex<RuleState>,
+    pub(crate) log: Mutex<RequestLog>,
+    pub(crate) live: Live,
+    pub(crate) violations: Mutex<Violations>,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The API's operations by method and path.
-pub(crate) fn operation_of(method: &Method, path: &str) -> Option<&'static str> {
-    Some(match (method.as_str(), path) {
-        ("GET", "/api/v2/organization/device/datastreams") => "getDeviceDataStreamsV2",
-        ("GET", "/api/v1/organization/device/datastreams/batch") => "getBatchDeviceDataStreams",
-        ("GET", "/api/v1/organization/device/datastream/history") => "getDeviceDataStreamHistory",
-        ("POST", "/api/v1/organization/device/datastream") => "updateDeviceDataStream",
-        ("POST", "/api/v1/organization/device/datastreams") => "updateMultipleDeviceDataStreams",
-        ("POST", "/api/v1/organization/product/devices/batch-update") => {
-            "batchUpdateDeviceDataStreams"
-        }
-        ("POST", "/api/v1/organization/device/import/batch") => "importDeviceBatchData",
-        ("POST", "/api/v1/organization/device/datastream/property") => {
-            "updateDeviceDataStreamProperty"
-        }
-        ("POST", "/oauth2/token") => "oauth2Token",
-        _ => return None,
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
+impl Shared {
+    /// A fresh organisation from the seed.
+    pub(crate) fn fresh_org(config: &Config, clock: &Arc<Clock>) -> Org {
+        let mut org = Org::new(config.seed.clone(), config.import_limit, clock.clone());
+        org.import_visibility_delay = config.import_visibility_delay;
+        org
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-pub(crate) fn parse_pairs(s: &str) -> Query {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (percent_decode(k), percent_decode(v)),
-            None => (percent_decode(p), String::new()),
-        })
-        .collect()
+/// How the answer reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deliver {
+    Whole,
+    Truncated,
+    /// Close the connection instead of answering.
+    Dropped,
 }
 
-fn basic_auth(value: Option<&HeaderValue>) -> Option<(String, String)> {
-    let encoded = value?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
+/// What happens to a request once it is read.
+enum Plan {
+    /// Run the operation's rules, then deliver the answer so.
+    Apply(Deliver),
+    /// Answer this without running the rules.
+    Inject(Answer),
+    /// Close the connection without running the rules.
+    DropBefore,
+}
+
+/// One request as read.
+struct Received<'a> {
+    operation: Option<&'static str>,
+    method: &'a Method,
+    path: &'a str,
+    query: Query,
+    bytes: Bytes,
+    json: Option<Value>,
 }
 
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_string();
-    let query = parse_pairs(parts.uri.query().unwrap_or(""));
-    let operation = operation_of(&parts.method, &path);
-
-    if path == "/__sim/faults" && parts.method == Method::PUT {
-        return admin_faults(&shared, body).await;
+    let path = parts.uri.path();
+    if let Some(endpoint) = path.strip_prefix("/__sim/") {
+        return admin::handle(&shared, &parts.method, endpoint, body).await;
     }
-    if path == "/__sim/requests" && parts.method == Method::GET {
-        let log = lock(&shared.log).clone();
-        return json_response(200, &serde_json::to_value(log).unwrap_or_default(), None);
-    }
-
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(b) if b.len() <= MAX_BODY_BYTES => b,
+    let api = operations::route(parts.method.as_str(), path);
+    let is_token = parts.method == Method::POST && path == TOKEN_PATH;
+    let operation = api.map(|op| op.id).or(is_token.then_some(TOKEN_OPERATION));
+    let _in_flight = operation.map(|name| shared.live.enter(name));
+    let mut received = Received {
+        operation,
+        method: &parts.method,
+        path,
+        query: query::parse(parts.uri.query().unwrap_or("").as_bytes()),
+        bytes: Bytes::new(),
+        json: None,
+    };
+    match axum::body::to_bytes(body, MAX_REQUEST_BYTES + 1).await {
+        Ok(b) if b.len() <= MAX_REQUEST_BYTES => received.bytes = b,
         _ => {
-            let answer = Answer::error(400, "Request body is larger than the 2 MB limit");
-            return finish(
-                &shared,
-                operation,
-                &parts.method,
-                path,
-                query,
-                None,
-                answer,
-                false,
-                false,
+            let answer = Answer::error(
+                400,
+                format!(
+                    "Request body is larger than the {} MB limit ({MAX_REQUEST_BYTES} bytes)",
+                    MAX_REQUEST_BYTES / 1_000_000
+                ),
             );
+            return finish(&shared, received, api, answer, false, Deliver::Whole);
+        }
+    }
+    received.json = serde_json::from_slice(&received.bytes).ok();
+
+    let Some(op) = api else {
+        let answer = if is_token {
+            token(&shared, &parts.headers, &received)
+        } else {
+            Answer::error(404, "No such endpoint")
+        };
+        return finish(&shared, received, None, answer, false, Deliver::Whole);
+    };
+
+    let violations =
+        validate::request(op, &received.query, received.json.as_ref(), &received.bytes);
+    if !violations.is_empty() {
+        let first = violations[0].clone();
+        lock(&shared.violations).extend(violations);
+        if shared.config.strict {
+            let answer = Answer::error(400, format!("Strict mode: {}", first.sentence()));
+            return finish(&shared, received, api, answer, false, Deliver::Whole);
+        }
+    }
+
+    let plan = match prefer(op, &parts.headers) {
+        Some(Ok(plan)) => plan,
+        Some(Err(answer)) => return finish(&shared, received, api, answer, false, Deliver::Whole),
+        None => decide(&shared, op, &received).await,
+    };
+    match plan {
+        Plan::Inject(answer) => finish(&shared, received, api, answer, true, Deliver::Whole),
+        Plan::DropBefore => finish(
+            &shared,
+            received,
+            api,
+            Answer::bare(0),
+            true,
+            Deliver::Dropped,
+        ),
+        Plan::Apply(deliver) => {
+            let answer = apply(&shared, op, &parts.headers, &received);
+            let injected = deliver != Deliver::Whole;
+            finish(&shared, received, api, answer, injected, deliver)
+        }
+    }
+}
+
+/// `Prefer: code=429`: answer that documented status (errors without running the rules; a
+/// documented success runs them as usual).
+fn prefer(op: &'static Operation, headers: &HeaderMap) -> Option<Result<Plan, Answer>> {
+    let value = headers.get("prefer")?.to_str().ok()?;
+    let code = value
+        .split([',', ';', ' '])
+        .find_map(|part| part.trim().strip_prefix("code="))?;
+    let status = match code.parse::<u16>() {
+        Ok(status) if op.documents(status) => status,
+        _ => {
+            return Some(Err(Answer::error(
+                400,
+                format!(
+                    "Prefer: code={code} is not a status the document gives {} (it documents {:?})",
+                    op.id, op.statuses
+                ),
+            )));
         }
     };
-    let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-
-    let is_api = operation.is_some_and(|op| op != "oauth2Token");
-    let (decision, latency) = if is_api {
-        let mut faults = lock(&shared.faults);
-        (faults.decide(), faults.latency())
+    Some(Ok(if status < 300 {
+        Plan::Apply(Deliver::Whole)
     } else {
-        (
-            Decision::Serve { truncate: false },
-            std::time::Duration::ZERO,
-        )
+        Plan::Inject(Answer::documented(
+            status,
+            &format!("Status {status} chosen by the Prefer header"),
+        ))
+    }))
+}
+
+/// The devices a request is about, for rules that name one.
+fn devices_of(query: &Query, body: Option<&Value>) -> Vec<i32> {
+    let mut ids: Vec<i32> = query
+        .iter()
+        .filter(|(k, _)| k == "deviceId" || k == "deviceIds")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let as_id = |v: &Value| v.as_i64().and_then(|n| i32::try_from(n).ok());
+    if let Some(body) = body {
+        ids.extend(body.get("deviceId").and_then(as_id));
+        if let Some(rows) = body.get("updates").and_then(Value::as_array) {
+            ids.extend(rows.iter().filter_map(|r| r.get(0).and_then(as_id)));
+        }
+    }
+    ids
+}
+
+/// The fault rules first, then the global faults.
+async fn decide(shared: &Shared, op: &'static Operation, received: &Received<'_>) -> Plan {
+    let devices = devices_of(&received.query, received.json.as_ref());
+    let action = lock(&shared.rules).decide(op.id, &devices);
+    let (decision, latency) = {
+        let mut faults = lock(&shared.faults);
+        let decision = faults.decide(shared.clock.now());
+        (decision, faults.latency())
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let answer = match decision {
-        Decision::RateLimited { retry_after_secs } => Answer {
-            status: 429,
-            body: None,
-            retry_after: retry_after_secs,
-        },
-        Decision::ServerError => Answer::error(500, "Injected server error"),
-        Decision::Drop => {
-            log(
-                &shared,
-                operation,
-                &parts.method,
-                path,
-                query,
-                parsed,
-                0,
-                None,
-                true,
-            );
-            return dropped();
+    if let Some(action) = action {
+        return match action {
+            Action::Status {
+                status,
+                retry_after,
+            } => {
+                let mut answer = Answer::documented(status, "Injected by a fault rule");
+                answer.retry_after = retry_after.map(|r| match r {
+                    RetryAfter::Seconds(s) => Wait::Seconds(s),
+                    RetryAfter::HttpDate(s) => Wait::Date(s),
+                });
+                Plan::Inject(answer)
+            }
+            Action::Delay(d) => {
+                tokio::time::sleep(d).await;
+                Plan::Apply(Deliver::Whole)
+            }
+            Action::DropBeforeProcessing => Plan::DropBefore,
+            Action::ApplyThenDrop => Plan::Apply(Deliver::Dropped),
+            Action::TruncatedBody => Plan::Apply(Deliver::Truncated),
+        };
+    }
+    match decision {
+        Decision::RateLimited { retry_after_secs } => {
+            Plan::Inject(Answer::too_many(retry_after_secs.map(Wait::Seconds)))
         }
-        Decision::Serve { .. } => dispatch(
-            &shared,
-            operation,
-            &parts.headers,
-            &query,
-            &bytes,
-            parsed.as_ref(),
-        ),
-    };
-    let injected = !matches!(decision, Decision::Serve { .. });
-    let truncate = matches!(decision, Decision::Serve { truncate: true });
-    finish(
-        &shared,
-        operation,
-        &parts.method,
-        path,
-        query,
-        parsed,
-        answer,
-        injected,
-        truncate,
-    )
+        Decision::ServerError => Plan::Inject(Answer::error(500, "Injected server error")),
+        Decision::Drop => Plan::DropBefore,
+        Decision::Serve { truncate: true } => Plan::Apply(Deliver::Truncated),
+        Decision::Serve { truncate: false } => Plan::Apply(Deliver::Whole),
+    }
 }
 
-fn dispatch(
+/// Authenticates and runs the operation's rules.
+fn apply(
     shared: &Shared,
-    operation: Option<&'static str>,
-    headers: &axum::http::HeaderMap,
-    query: &Query,
-    bytes: &Bytes,
-    body: Option<&Value>,
+    op: &'static Operation,
+    headers: &HeaderMap,
+    received: &Received<'_>,
 ) -> Answer {
-    let Some(operation) = operation else {
-        return Answer::error(404, "No such endpoint");
-    };
     let mut org = lock(&shared.org);
-    if operation == "oauth2Token" {
-        // grant_type and refresh_token from the query or a form body.
-        let mut params = query.clone();
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            params.extend(parse_pairs(text));
-        }
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let client = basic_auth(headers.get(header::AUTHORIZATION));
-        return org.token(client, get("grant_type"), get("refresh_token"));
-    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -233,89 +266,79 @@ fn dispatch(
         Ok(p) => p,
         Err(answer) => return answer,
     };
-    let needs_body = operation.starts_with("update")
-        || operation == "batchUpdateDeviceDataStreams"
-        || operation == "importDeviceBatchData";
-    let empty = Value::Null;
-    let body = match body {
-        Some(b) => b,
-        None if needs_body => return Answer::error(400, "The request body is not valid JSON"),
-        None => &empty,
+    let null = Value::Null;
+    let body = match (&received.json, op.method) {
+        (Some(b), _) => b,
+        (None, operations::Method::Get) => &null,
+        (None, _) => return Answer::error(400, "The request body is not valid JSON"),
     };
-    let result = match operation {
-        "getDeviceDataStreamsV2" => org.get_values(&principal, query),
-        "getBatchDeviceDataStreams" => org.get_batch(&principal, query),
-        "getDeviceDataStreamHistory" => org.get_history(&principal, query),
-        "updateDeviceDataStream" => org.update_one(&principal, body),
-        "updateMultipleDeviceDataStreams" => org.update_many(&principal, body),
-        "batchUpdateDeviceDataStreams" => org.batch_update(&principal, body),
-        "importDeviceBatchData" => org.import(&principal, body),
-        "updateDeviceDataStreamProperty" => org.property(&principal, body),
-        _ => Err(Answer::error(404, "No such endpoint")),
-    };
-    result.unwrap_or_else(|answer| answer)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn log(
-    shared: &Shared,
-    operation: Option<&'static str>,
-    method: &Method,
-    path: String,
-    query: Query,
-    body: Option<Value>,
-    status: u16,
-    response: Option<Value>,
-    injected: bool,
-) {
-    lock(&shared.log).push(LoggedRequest {
-        operation,
-        method: method.to_string(),
-        path,
-        query,
+    let call = Call {
+        query: &received.query,
         body,
-        status,
-        response,
-        injected,
-    });
+    };
+    ops::run(&mut org, op, &principal, &call)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `POST /oauth2/token`: `grant_type` and `refresh_token` from the query or a form body.
+fn token(shared: &Shared, headers: &HeaderMap, received: &Received<'_>) -> Answer {
+    let mut params = received.query.clone();
+    params.extend(query::parse(&received.bytes));
+    let client = basic_auth(headers.get(header::AUTHORIZATION));
+    lock(&shared.org).token(
+        client,
+        param(&params, "grant_type"),
+        param(&params, "refresh_token"),
+    )
+}
+
+/// Checks the answer against the document, logs the exchange and encodes the answer.
 fn finish(
     shared: &Shared,
-    operation: Option<&'static str>,
-    method: &Method,
-    path: String,
-    query: Query,
-    body: Option<Value>,
+    received: Received<'_>,
+    op: Option<&'static Operation>,
     answer: Answer,
     injected: bool,
-    truncate: bool,
+    deliver: Deliver,
 ) -> Response {
-    log(
-        shared,
-        operation,
-        method,
-        path,
-        query,
-        body,
-        answer.status,
-        answer.body.clone(),
-        injected,
-    );
-    match (&answer.body, truncate) {
-        (Some(json), true) => truncated(answer.status, json),
-        (Some(json), false) => json_response(answer.status, json, answer.retry_after),
-        (None, _) => {
-            let mut response = Response::new(Body::empty());
-            *response.status_mut() = status(answer.status);
-            if let Some(secs) = answer.retry_after
-                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
+    let encoded = answer
+        .body
+        .as_ref()
+        .map(|b| serde_json::to_vec(b).unwrap_or_default());
+    if let Some(op) = op
+        && !injected
+    {
+        let violations = validate::response(op, answer.status, answer.body.as_ref());
+        if !violations.is_empty() {
+            lock(&shared.violations).extend(violations);
         }
+    }
+    let limit = shared.config.log_body_limit;
+    let (body, body_summary) = if received.bytes.is_empty() {
+        (None, None)
+    } else {
+        keep(&received.bytes, received.json, limit)
+    };
+    let (response, response_summary) = match &encoded {
+        Some(bytes) => keep(bytes, answer.body.clone(), limit),
+        None => (None, None),
+    };
+    lock(&shared.log).push(LoggedRequest {
+        operation: received.operation,
+        method: received.method.to_string(),
+        path: received.path.to_string(),
+        query: received.query,
+        body,
+        body_summary,
+        status: answer.status,
+        response,
+        response_summary,
+        injected,
+        dropped: deliver == Deliver::Dropped,
+    });
+    match deliver {
+        Deliver::Dropped => dropped(),
+        Deliver::Truncated => truncated(answer.status, encoded.unwrap_or_default()),
+        Deliver::Whole => whole(&answer, encoded),
     }
 }
 
@@ -323,31 +346,53 @@ fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn json_response(code: u16, json: &Value, retry_after: Option<u64>) -> Response {
-    let mut response = Response::new(Body::from(serde_json::to_vec(json).unwrap_or_default()));
-    *response.status_mut() = status(code);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(secs) = retry_after
-        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, v);
+fn retry_after(wait: Wait) -> Option<HeaderValue> {
+    let text = match wait {
+        Wait::Seconds(s) => s.to_string(),
+        Wait::Date(s) => httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s)),
+    };
+    HeaderValue::from_str(&text).ok()
+}
+
+fn whole(answer: &Answer, encoded: Option<Vec<u8>>) -> Response {
+    let has_body = encoded.is_some();
+    let mut response = Response::new(encoded.map(Body::from).unwrap_or_else(Body::empty));
+    *response.status_mut() = status(answer.status);
+    let headers = response.headers_mut();
+    if has_body {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    if let Some(v) = answer.retry_after.and_then(retry_after) {
+        headers.insert(header::RETRY_AFTER, v);
     }
     response
 }
 
-/// Announces the whole body, sends half of it, then breaks the connection.
-fn truncated(code: u16, json: &Value) -> Response {
-    let bytes = serde_json::to_vec(json).unwrap_or_default();
-    let full = bytes.len();
-    let half = Bytes::from(bytes[..full / 2].to_vec());
+/// Plain JSON, for the `/__sim` endpoints.
+pub(crate) fn json_response(code: u16, json: &Value) -> Response {
+    whole(
+        &Answer {
+            status: code,
+            body: None,
+            retry_after: None,
+        },
+        Some(serde_json::to_vec(json).unwrap_or_default()),
+    )
+}
+
+/// Announces the whole body, sends half of it, then breaks the connection. A body-less answer
+/// announces 64 bytes and sends none.
+fn truncated(code: u16, bytes: Vec<u8>) -> Response {
+    let full = if bytes.is_empty() { 64 } else { bytes.len() };
+    let half = Bytes::from(bytes[..bytes.len() / 2].to_vec());
     // The pause lets the status line, headers and first half reach the client before the break.
     let stream = futures::StreamExt::chain(
         futures::stream::iter(vec![Ok::<_, std::io::Error>(half)]),
         futures::stream::once(async {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             Err(std::io::Error::other("injected truncation"))
         }),
     );
@@ -374,25 +419,4 @@ fn dropped() -> Response {
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from_static("64"));
     response
-}
-
-async fn admin_faults(shared: &Shared, body: Body) -> Response {
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return json_response(
-            400,
-            &serde_json::json!({"error": {"message": "body too large"}}),
-            None,
-        );
-    };
-    match serde_json::from_slice::<Faults>(&bytes) {
-        Ok(faults) => {
-            *lock(&shared.faults) = FaultState::new(faults);
-            Response::new(Body::empty())
-        }
-        Err(e) => json_response(
-            400,
-            &serde_json::json!({"error": {"message": e.to_string()}}),
-            None,
-        ),
-    }
 }

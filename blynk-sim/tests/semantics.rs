@@ -712,7 +712,8 @@ async fn injected_429s_come_with_or_without_retry_after() {
                 retry_after_secs: retry_after,
             }),
             ..Faults::default()
-        });
+        })
+        .unwrap();
         let reply = get(&sim, &format!("{VALUES}?deviceId=1")).await;
         assert_eq!(reply.status, 429);
         assert_eq!(
@@ -730,7 +731,8 @@ async fn injected_429s_come_with_or_without_retry_after() {
             retry_after_secs: Some(1),
         }),
         ..Faults::default()
-    });
+    })
+    .unwrap();
     let statuses: Vec<u16> = futures_statuses(&sim, 4).await;
     assert_eq!(statuses, [200, 200, 429, 429]);
 }
@@ -757,7 +759,7 @@ async fn injected_server_errors_and_their_share_replay_under_a_seed() {
         .unwrap();
     let first = futures_statuses(&sim, 40).await;
     assert!(first.contains(&500) && first.contains(&200));
-    sim.set_faults(faults);
+    sim.set_faults(faults).unwrap();
     assert_eq!(
         futures_statuses(&sim, 40).await,
         first,
@@ -795,7 +797,8 @@ async fn dropped_connections_and_truncated_bodies_fail_on_the_client() {
     sim.set_faults(Faults {
         truncate_fraction: 1.0,
         ..Faults::default()
-    });
+    })
+    .unwrap();
     let response = reqwest::Client::new()
         .get(&url)
         .bearer_auth(DEMO_TOKEN)

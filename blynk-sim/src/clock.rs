@@ -1,0 +1,90 @@
+//! The simulator's clock (the wall clock plus an offset tests move forward) and the one token
+//! bucket on it, used by the fault rate limit and the per-device import limit alike.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The wall clock plus an offset that only grows ([`crate::BlynkSim::advance_clock`]).
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    offset_nanos: AtomicU64,
+}
+
+impl Clock {
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        // fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .offset_nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |o| {
+                Some(o.saturating_add(nanos))
+            });
+    }
+}
+
+/// Milliseconds since the epoch (the API's timestamps).
+pub(crate) fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A token bucket: `capacity` at once, refilled at `per_second`, on the simulator's clock.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    capacity: f64,
+    per_second: f64,
+    tokens: f64,
+    at: SystemTime,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub(crate) fn new(capacity: u32, per_second: f64, now: SystemTime) -> Self {
+        Self {
+            capacity: f64::from(capacity),
+            per_second,
+            tokens: f64::from(capacity),
+            at: now,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub(crate) fn take(&mut self, now: SystemTime) -> bool {
+        let elapsed = now
+            .duration_since(self.at)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        self.at = self.at.max(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_refills_as_the_clock_advances() {
+        let clock = Clock::default();
+        let mut bucket = TokenBucket::new(2, 1.0, clock.now());
+        assert!(bucket.take(clock.now()));
+        assert!(bucket.take(clock.now()));
+        assert!(!bucket.take(clock.now()));
+        clock.advance(Duration::from_secs(1));
+        assert!(bucket.take(clock.now()));
+        clock.advance(Duration::from_secs(3600));
+        assert!(bucket.take(clock.now()) && bucket.take(clock.now()));
+        assert!(!bucket.take(clock.now()), "never above capacity");
+    }
+}

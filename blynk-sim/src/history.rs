@@ -1,0 +1,214 @@
+//! The history of one datastream: points written or imported, over an optional generated series
+//! ([`HistoryGenerator`]) that is computed on read rather than stored, so a seed can hold a million
+//! points in a few bytes. A stored point replaces a generated one at the same timestamp.
+
+use std::collections::BTreeMap;
+
+use crate::seed::HistoryGenerator;
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Series {
+    generated: Option<HistoryGenerator>,
+    points: BTreeMap<i64, f64>,
+}
+
+impl HistoryGenerator {
+    /// Indexes of the generated points with `from <= ts <= to`.
+    fn indexes(&self, from: i64, to: i64) -> std::ops::Range<u64> {
+        if self.count == 0 || self.step_ms <= 0 || from > to {
+            return 0..0;
+        }
+        let step = i128::from(self.step_ms);
+        let start = i128::from(self.start_ms);
+        let lo = (i128::from(from) - start + step - 1)
+            .div_euclid(step)
+            .max(0);
+        let hi = (i128::from(to) - start)
+            .div_euclid(step)
+            .min(i128::from(self.count) - 1);
+        if hi < lo {
+            return 0..0;
+        }
+        let lo = u64::try_from(lo).unwrap_or(u64::MAX);
+        let hi = u64::try_from(hi).unwrap_or(0);
+        lo..hi.saturating_add(1)
+    }
+
+    fn point(&self, i: u64) -> (i64, f64) {
+        let i_signed = i64::try_from(i).unwrap_or(i64::MAX);
+        (
+            self.start_ms
+                .saturating_add(i_signed.saturating_mul(self.step_ms)),
+            self.first_value + (i as f64) * self.value_step,
+        )
+    }
+
+    fn contains(&self, ts: i64) -> bool {
+        !self.indexes(ts, ts).is_empty()
+    }
+}
+
+impl Series {
+    pub(crate) fn set_generator(&mut self, generator: HistoryGenerator) {
+        self.generated = Some(generator);
+    }
+
+    pub(crate) fn generator(&self) -> Option<HistoryGenerator> {
+        self.generated
+    }
+
+    /// The stored (written or imported) points.
+    pub(crate) fn stored(&self) -> impl Iterator<Item = (i64, f64)> + '_ {
+        self.points.iter().map(|(k, v)| (*k, *v))
+    }
+
+    pub(crate) fn insert(&mut self, ts: i64, value: f64) {
+        self.points.insert(ts, value);
+    }
+
+    /// The latest point.
+    pub(crate) fn last(&self) -> Option<(i64, f64)> {
+        let stored = self.points.iter().next_back().map(|(k, v)| (*k, *v));
+        let generated = self.generated.and_then(|g| {
+            let all = g.indexes(i64::MIN, i64::MAX);
+            (!all.is_empty()).then(|| g.point(all.end - 1))
+        });
+        match (stored, generated) {
+            (Some(s), Some(g)) => Some(if s.0 >= g.0 { s } else { g }),
+            (s, g) => s.or(g),
+        }
+    }
+
+    /// Points with `from <= ts <= to`, in time order.
+    pub(crate) fn range(&self, from: i64, to: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
+        let generated = self
+            .generated
+            .into_iter()
+            .flat_map(move |g| g.indexes(from, to).map(move |i| g.point(i)));
+        let stored = if from <= to {
+            Some(self.points.range(from..=to).map(|(k, v)| (*k, *v)))
+        } else {
+            None
+        };
+        Merge {
+            a: generated.peekable(),
+            b: stored.into_iter().flatten().peekable(),
+        }
+    }
+
+    /// The number of points in `from..=to`.
+    pub(crate) fn count(&self, from: i64, to: i64) -> usize {
+        let stored = if from <= to {
+            self.points.range(from..=to).count()
+        } else {
+            0
+        };
+        let Some(g) = self.generated else {
+            return stored;
+        };
+        let generated = g.indexes(from, to);
+        let overlap = if from <= to {
+            self.points
+                .range(from..=to)
+                .filter(|(ts, _)| g.contains(**ts))
+                .count()
+        } else {
+            0
+        };
+        let generated = usize::try_from(generated.end - generated.start).unwrap_or(usize::MAX);
+        generated + stored - overlap
+    }
+
+    /// Page `skip..skip+take` of `from..=to`: arithmetic when only generated points fall in the
+    /// range, a merge otherwise.
+    pub(crate) fn page(&self, from: i64, to: i64, skip: usize, take: usize) -> Vec<(i64, f64)> {
+        let stored_empty = from > to || self.points.range(from..=to).next().is_none();
+        if let (Some(g), true) = (self.generated, stored_empty) {
+            let idx = g.indexes(from, to);
+            let start = idx
+                .start
+                .saturating_add(u64::try_from(skip).unwrap_or(u64::MAX));
+            let end = start
+                .saturating_add(u64::try_from(take).unwrap_or(u64::MAX))
+                .min(idx.end);
+            return (start..end).map(|i| g.point(i)).collect();
+        }
+        self.range(from, to).skip(skip).take(take).collect()
+    }
+}
+
+/// Merges two time-ordered iterators; on equal timestamps the second (stored) wins.
+struct Merge<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for Merge<A, B>
+where
+    A: Iterator<Item = (i64, f64)>,
+    B: Iterator<Item = (i64, f64)>,
+{
+    type Item = (i64, f64);
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        match (self.a.peek().copied(), self.b.peek().copied()) {
+            (Some(a), Some(b)) if a.0 < b.0 => self.a.next(),
+            (Some(a), Some(b)) if a.0 == b.0 => {
+                self.a.next();
+                self.b.next()
+            }
+            (_, Some(_)) => self.b.next(),
+            (Some(_), None) => self.a.next(),
+            (None, None) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(count: u64) -> Series {
+        let mut s = Series::default();
+        s.set_generator(HistoryGenerator {
+            start_ms: 1_000_000,
+            step_ms: 1000,
+            count,
+            first_value: 0.0,
+            value_step: 1.0,
+        });
+        s
+    }
+
+    #[test]
+    fn generated_points_are_computed_in_range() {
+        let s = generated(1_000_000);
+        assert_eq!(s.count(i64::MIN, i64::MAX), 1_000_000);
+        assert_eq!(s.count(1_000_500, 1_003_000), 3);
+        assert_eq!(
+            s.page(1_000_000, 1_010_000, 2, 3),
+            [(1_002_000, 2.0), (1_003_000, 3.0), (1_004_000, 4.0)]
+        );
+        assert_eq!(s.last(), Some((1_000_000 + 999_999 * 1000, 999_999.0)));
+        assert!(s.page(0, 999_999, 0, 10).is_empty());
+    }
+
+    #[test]
+    fn stored_points_merge_and_replace_generated_ones() {
+        let mut s = generated(3);
+        s.insert(1_001_000, 42.0);
+        s.insert(1_001_500, 7.0);
+        let all: Vec<_> = s.range(i64::MIN, i64::MAX).collect();
+        assert_eq!(
+            all,
+            [
+                (1_000_000, 0.0),
+                (1_001_000, 42.0),
+                (1_001_500, 7.0),
+                (1_002_000, 2.0)
+            ]
+        );
+        assert_eq!(s.count(i64::MIN, i64::MAX), 4);
+        assert_eq!(s.page(i64::MIN, i64::MAX, 1, 2), all[1..3]);
+    }
+}
