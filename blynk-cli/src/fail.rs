@@ -1,98 +1,145 @@
-//! Failures: one line each, with a hint, and a distinct exit code per kind.
-//!
-//! | code | kind |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | other (I/O on output) |
-//! | 2 | usage (wrong flags; from clap) |
-//! | 3 | configuration (server, region, credentials, config file, wrong region redirect) |
-//! | 4 | bad input (argument, input file, or a 400 from the server) |
-//! | 5 | authentication (401, token endpoint refused) |
-//! | 6 | permission (403) |
-//! | 7 | not found (404) |
-//! | 8 | rate limited (429 after retries) |
-//! | 9 | server error (5xx, unexpected status, undecodable answer) |
-//! | 10 | network (connection, TLS, timeout) |
+//! Failures: one line each on stderr with a hint (one JSON object under `--json`), and an
+//! [`Exit`] code per kind. Messages pass through [`screen::escape`](crate::screen::escape), since
+//! they may quote the server.
 
-use std::process::ExitCode;
+use std::io::Write;
 
-use blynk_api_ext::Error;
+use blynk_api_ext::{AuthError, Error};
+use serde_json::json;
+
+use crate::exit::Exit;
+use crate::screen;
 
 /// A failure to report.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub code: u8,
+    /// Its kind and exit code.
+    pub exit: Exit,
+    /// What went wrong.
     pub message: String,
+    /// What to do about it.
     pub hint: String,
 }
 
 impl Failure {
-    pub fn new(code: u8, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    /// A failure of kind `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
-            code,
+            exit,
             message: message.into(),
             hint: hint.into(),
         }
     }
 
+    /// A configuration failure (exit 3).
     pub fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::new(3, message, hint)
+        Self::new(Exit::Config, message, hint)
     }
 
+    /// Bad input (exit 4).
     pub fn input(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self::new(4, message, hint)
+        Self::new(Exit::Input, message, hint)
     }
 
-    /// Prints `error: ... (hint: ...)` on one line of stderr and returns the exit code.
-    pub fn report(&self) -> ExitCode {
-        let message = self.message.replace('\n', " ");
-        eprintln!("error: {message} (hint: {})", self.hint);
-        ExitCode::from(self.code)
+    /// The reader of stdout went away (`| head`): not an error, nothing to say.
+    pub fn closed_output() -> Self {
+        Self::new(Exit::Ok, "", "")
+    }
+
+    /// A failed write to stdout: silent success when the reader went away, exit 1 otherwise.
+    pub fn output(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::closed_output()
+        } else {
+            Self::new(
+                Exit::Other,
+                format!("cannot write the output: {e}"),
+                "check where stdout goes (a full disk, a closed file)",
+            )
+        }
+    }
+
+    /// Writes the failure to stderr (one line, or one JSON object) and returns its exit code.
+    pub fn report(&self, json: bool) -> Exit {
+        if self.exit == Exit::Ok {
+            return Exit::Ok;
+        }
+        let line = if json {
+            screen::json_line(&json!({"error": {
+                "code": self.exit.code(),
+                "kind": self.exit.name(),
+                "message": self.message,
+                "hint": self.hint,
+            }}))
+        } else {
+            format!(
+                "error: {} (hint: {})",
+                screen::escape(&self.message),
+                screen::escape(&self.hint)
+            )
+        };
+        // Nothing more can be done if stderr is gone too.
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        self.exit
     }
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        let message = e.to_string();
-        let (code, hint) = match &e {
-            Error::InvalidInput { .. } => (4, "fix the value named above; nothing was sent"),
+        let operation = e.operation();
+        let (exit, hint) = match &e {
+            Error::Transport { source, .. } => {
+                let (message, hint) = crate::network::describe(source);
+                return Failure::new(Exit::Network, format!("{operation}: {message}"), hint);
+            }
+            Error::Auth { source, .. } => match source {
+                AuthError::Transport(source) => {
+                    let (message, hint) = crate::network::describe(source);
+                    return Failure::new(
+                        Exit::Network,
+                        format!("{operation}: token request: {message}"),
+                        hint,
+                    );
+                }
+                AuthError::InvalidResponse(_) => (
+                    Exit::Server,
+                    "the token endpoint answered something that is not a token; check --server",
+                ),
+                _ => (
+                    Exit::Auth,
+                    "check BLYNK_CLIENT_ID/BLYNK_CLIENT_SECRET (or BLYNK_TOKEN) and the server",
+                ),
+            },
+            Error::InvalidInput { .. } => {
+                (Exit::Input, "fix the value named above; nothing was sent")
+            }
             Error::BadRequest { .. } => (
-                4,
+                Exit::Input,
                 "the server refused the input; check IDs, types and formats",
             ),
-            Error::Unauthorized { .. } | Error::Auth { .. } => (
-                5,
+            Error::Unauthorized { .. } => (
+                Exit::Auth,
                 "check BLYNK_TOKEN or BLYNK_CLIENT_ID/BLYNK_CLIENT_SECRET and the server",
             ),
             Error::Forbidden { .. } => (
-                6,
+                Exit::Permission,
                 "the token lacks a permission this command needs (e.g. ORG_DEVICES_CONTROL)",
             ),
             Error::NotFound { .. } => (
-                7,
+                Exit::NotFound,
                 "check the device and datastream IDs, and that the token may see them",
             ),
-            Error::RateLimited { .. } => (8, "wait and run again, or lower --concurrency"),
+            Error::RateLimited { .. } => (
+                Exit::RateLimited,
+                "wait and run again, or lower --concurrency",
+            ),
             Error::Redirected { .. } => (
-                3,
+                Exit::Config,
                 "set BLYNK_REGION (or BLYNK_SERVER) to the region of your account",
             ),
-            Error::Transport { .. } => (
-                10,
-                "check the network and BLYNK_SERVER; the server did not answer in time",
-            ),
-            Error::Io { .. } => (1, "check the output destination"),
-            _ => (9, "the server failed; try again later"),
+            Error::Io { .. } => (Exit::Other, "check the output destination"),
+            _ => (Exit::Server, "the server failed; try again later"),
         };
-        Failure::new(code, message, hint)
-    }
-}
-
-impl From<crate::input::InputError> for Failure {
-    fn from(e: crate::input::InputError) -> Self {
-        Failure::input(
-            e.to_string(),
-            "fix the file at that line and column; nothing was sent",
-        )
+        Failure::new(exit, e.to_string(), hint)
     }
 }

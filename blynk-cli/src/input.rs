@@ -1,15 +1,16 @@
 //! Input files: points (`ts,value` CSV or JSON Lines) and batch updates (`deviceId,<label>,...`
-//! CSV). Every error names the line and column, and files are checked whole before anything is
-//! sent.
+//! CSV). Every error names the line and column. [`check_points`] and [`batch_update`] check a file
+//! whole, with the checks the library runs before sending, so a file that passes is not refused
+//! halfway through for its content.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use blynk_api_ext::{BatchUpdate, Location, Point, Value};
+use blynk_api_ext::{BatchUpdate, Location, Point, Value, from_millis, to_millis};
+use jiff::Timestamp;
 
-use crate::time::{from_millis, parse_millis};
+use crate::time::parse_millis;
 
 /// A problem at a position of an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,17 @@ impl fmt::Display for InputError {
     }
 }
 
+impl From<InputError> for crate::fail::Failure {
+    fn from(e: InputError) -> Self {
+        let hint = if e.line == 0 {
+            "check the file's path and permissions; nothing was sent"
+        } else {
+            "fix the file at that line and column; nothing was sent"
+        };
+        crate::fail::Failure::input(e.to_string(), hint)
+    }
+}
+
 /// The format of a points file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PointsFormat {
@@ -69,17 +81,21 @@ fn err(path: &Path, line: u64, column: u64, message: impl Into<String>) -> Input
     }
 }
 
+fn open(path: &Path) -> Result<std::fs::File, InputError> {
+    std::fs::File::open(path).map_err(|e| err(path, 0, 0, format!("cannot open: {e}")))
+}
+
 /// A CSV reader (fields trimmed, rows of any width so that the width error names its line) and
 /// its header.
-fn open_csv(
+fn open_csv<R: Read>(
     path: &Path,
-    file: File,
-) -> Result<(csv::Reader<BufReader<File>>, csv::StringRecord), InputError> {
+    input: R,
+) -> Result<(csv::Reader<R>, csv::StringRecord), InputError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(BufReader::new(file));
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| err(path, 1, 1, format!("unreadable header: {e}")))?
@@ -91,16 +107,40 @@ fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// Reads the points of a file lazily; each item is a point or the first error.
-pub fn points(
+/// The checks the library runs on a point before sending it: a value JSON can carry and the API
+/// accepts, and a time from 1970 on.
+fn check_point(point: &Point) -> Result<(), (u64, String)> {
+    point
+        .value
+        .check()
+        .map_err(|reason| (2, format!("bad value: {reason}")))?;
+    if to_millis(point.at).is_none() {
+        return Err((
+            1,
+            "bad timestamp: the API stores times from 1970-01-01T00:00:00Z on".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The points of `input`, lazily; each item is a point or the first error. Relative times count
+/// from `now`.
+pub fn points_from<R: Read + Send + 'static>(
     path: &Path,
+    input: R,
     format: PointsFormat,
+    now: Timestamp,
 ) -> Result<Box<dyn Iterator<Item = Result<Point, InputError>> + Send>, InputError> {
-    let file = File::open(path).map_err(|e| err(path, 0, 0, format!("cannot open: {e}")))?;
+    let owned = path.to_path_buf();
+    let checked = move |point: Point, line: u64| {
+        check_point(&point)
+            .map(|()| point)
+            .map_err(|(column, message)| err(&owned, line, column, message))
+    };
     let owned = path.to_path_buf();
     match format {
         PointsFormat::Csv => {
-            let (reader, headers) = open_csv(path, file)?;
+            let (reader, headers) = open_csv(path, input)?;
             let names: Vec<&str> = headers.iter().collect();
             if names != ["ts", "value"] {
                 let column = names
@@ -129,80 +169,113 @@ pub fn points(
                         format!("expected 2 fields (ts,value), found {}", record.len()),
                     ));
                 }
-                let ts = parse_millis(&record[0])
+                let ts = parse_millis(&record[0], now)
                     .map_err(|m| err(&owned, line, 1, format!("bad timestamp: {m}")))?;
                 let value = number(&record[1])
                     .ok_or_else(|| err(&owned, line, 2, format!("bad number: `{}`", &record[1])))?;
-                Ok(Point::new(from_millis(ts), value))
+                checked(Point::new(from_millis(ts), value), line)
             });
             Ok(Box::new(iter))
         }
         PointsFormat::Jsonl => {
-            let lines = BufReader::new(file).lines().enumerate();
+            let lines = BufReader::new(input).lines().enumerate();
             let iter = lines
                 .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty()))
                 .map(move |(index, line)| {
                     let n = index as u64 + 1;
                     let line =
                         line.map_err(|e| err(&owned, n, 1, format!("unreadable line: {e}")))?;
-                    let json: serde_json::Value = serde_json::from_str(&line)
-                        .map_err(|e| err(&owned, n, e.column() as u64, format!("bad JSON: {e}")))?;
-                    let column_of =
-                        |key: &str| line.find(&format!("\"{key}\"")).map_or(1, |c| c as u64 + 1);
-                    let ts = match &json["ts"] {
-                        serde_json::Value::Number(n) => {
-                            n.as_i64().ok_or_else(|| "not an integer".to_string())
-                        }
-                        serde_json::Value::String(s) => parse_millis(s),
-                        serde_json::Value::Null => Err("missing".to_string()),
-                        other => Err(format!("`{other}` is not a time")),
-                    }
-                    .map_err(|m| err(&owned, n, column_of("ts"), format!("bad timestamp: {m}")))?;
-                    let value = match &json["value"] {
-                        serde_json::Value::Number(v) => {
-                            v.as_f64().filter(|v| v.is_finite()).map(Value::Number)
-                        }
-                        serde_json::Value::String(s) => Some(Value::Text(s.clone())),
-                        serde_json::Value::Array(a) if a.len() == 2 => {
-                            match (a[0].as_f64(), a[1].as_f64()) {
-                                (Some(lon), Some(lat)) => {
-                                    Some(Value::Location(Location::new(lon, lat)))
-                                }
-                                _ => None,
-                            }
-                        }
-                        _ => None,
-                    }
-                    .ok_or_else(|| {
-                        err(
-                            &owned,
-                            n,
-                            column_of("value"),
-                            format!("bad value: `{}`", json["value"]),
-                        )
-                    })?;
-                    Ok(Point::new(from_millis(ts), value))
+                    json_point(&line, now).map_err(|(c, m)| err(&owned, n, c, m))
                 });
             Ok(Box::new(iter))
         }
     }
 }
 
-/// Checks a whole points file; returns how many points it holds.
-pub fn check_points(path: &Path, format: PointsFormat) -> Result<u64, InputError> {
+/// One JSON Lines point; errors carry their column.
+fn json_point(line: &str, now: Timestamp) -> Result<Point, (u64, String)> {
+    let json: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| (e.column() as u64, format!("bad JSON: {e}")))?;
+    let column_of = |key: &str| {
+        line.find(&format!("\"{key}\""))
+            .map_or(1, |c| line[..c].chars().count() as u64 + 1)
+    };
+    let ts = match &json["ts"] {
+        serde_json::Value::Number(n) => n.as_i64().ok_or_else(|| "not an integer".to_string()),
+        serde_json::Value::String(s) => parse_millis(s, now),
+        serde_json::Value::Null => Err("missing".to_string()),
+        other => Err(format!("`{other}` is not a time")),
+    }
+    .map_err(|m| (column_of("ts"), format!("bad timestamp: {m}")))?;
+    let ts = Timestamp::from_millisecond(ts)
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            (
+                column_of("ts"),
+                format!("bad timestamp: {ts} is outside the years -9999..=9999"),
+            )
+        })?;
+    let value = match &json["value"] {
+        serde_json::Value::Number(v) => v.as_f64().filter(|v| v.is_finite()).map(Value::Number),
+        serde_json::Value::String(s) => Some(Value::Text(s.clone())),
+        serde_json::Value::Array(a) if a.len() == 2 => match (a[0].as_f64(), a[1].as_f64()) {
+            (Some(lon), Some(lat)) => Some(Value::Location(Location::new(lon, lat))),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or_else(|| {
+        (
+            column_of("value"),
+            format!("bad value: `{}`", json["value"]),
+        )
+    })?;
+    let point = Point::new(from_millis(ts), value);
+    check_point(&point).map_err(|(column, message)| {
+        let key = if column == 1 { "ts" } else { "value" };
+        (column_of(key), message)
+    })?;
+    Ok(point)
+}
+
+/// The points of the file at `path`.
+pub fn points(
+    path: &Path,
+    format: PointsFormat,
+    now: Timestamp,
+) -> Result<Box<dyn Iterator<Item = Result<Point, InputError>> + Send>, InputError> {
+    points_from(path, BufReader::new(open(path)?), format, now)
+}
+
+/// Checks all of `input`; returns how many points it holds.
+pub fn check_points_from<R: Read + Send + 'static>(
+    path: &Path,
+    input: R,
+    format: PointsFormat,
+    now: Timestamp,
+) -> Result<u64, InputError> {
     let mut count = 0;
-    for point in points(path, format)? {
+    for point in points_from(path, input, format, now)? {
         point?;
         count += 1;
     }
     Ok(count)
 }
 
-/// Reads a batch-update CSV: header `deviceId,<label>,...`, then one row per device. Empty cells
-/// are `null` (left unchanged), numbers are numbers, anything else is text.
-pub fn batch_update(path: &Path, debug: bool) -> Result<BatchUpdate, InputError> {
-    let file = File::open(path).map_err(|e| err(path, 0, 0, format!("cannot open: {e}")))?;
-    let (mut reader, headers) = open_csv(path, file)?;
+/// Checks the whole file at `path`; returns how many points it holds.
+pub fn check_points(path: &Path, format: PointsFormat, now: Timestamp) -> Result<u64, InputError> {
+    check_points_from(path, BufReader::new(open(path)?), format, now)
+}
+
+/// Reads a batch update from `input`: header `deviceId,<label>,...`, then one row per device.
+/// Empty cells are `null` (left unchanged), numbers are numbers, anything else is text. Each row
+/// passes the library's own row check ([`BatchUpdate::push`]).
+pub fn batch_update_from<R: Read>(
+    path: &Path,
+    input: R,
+    debug: bool,
+) -> Result<BatchUpdate, InputError> {
+    let (mut reader, headers) = open_csv(path, input)?;
     if headers.get(0) != Some("deviceId") {
         return Err(err(
             path,
@@ -266,4 +339,64 @@ pub fn batch_update(path: &Path, debug: bool) -> Result<BatchUpdate, InputError>
             .map_err(|e| err(path, line, 1, e.to_string()))?;
     }
     Ok(update)
+}
+
+/// Reads the batch-update file at `path`.
+pub fn batch_update(path: &Path, debug: bool) -> Result<BatchUpdate, InputError> {
+    batch_update_from(path, BufReader::new(open(path)?), debug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::from_millisecond(1_704_067_200_000).unwrap()
+    }
+
+    fn check(format: PointsFormat, text: &str) -> Result<u64, InputError> {
+        check_points_from(
+            Path::new("f"),
+            std::io::Cursor::new(text.to_string()),
+            format,
+            now(),
+        )
+    }
+
+    #[test]
+    fn the_file_check_refuses_what_the_library_would_refuse() {
+        let mut csv = String::from("ts,value\n");
+        for i in 0..15_000 {
+            csv.push_str(&format!("{},{i}\n", 1_700_000_000_000i64 + i * 1000));
+        }
+        assert_eq!(check(PointsFormat::Csv, &csv), Ok(15_000));
+        csv.push_str("-1000,1\n");
+        let e = check(PointsFormat::Csv, &csv).unwrap_err();
+        assert_eq!((e.line, e.column), (15_002, 1), "{e}");
+        assert!(e.message.contains("1970"), "{e}");
+
+        let mut jsonl = String::new();
+        for i in 0..15_000 {
+            jsonl.push_str(&format!(
+                "{{\"ts\": {}, \"value\": 1}}\n",
+                1_700_000_000_000i64 + i
+            ));
+        }
+        jsonl.push_str("{\"ts\": 1700000000000, \"value\": [500,500]}\n");
+        let e = check(PointsFormat::Jsonl, &jsonl).unwrap_err();
+        assert_eq!((e.line, e.column), (15_001, 23), "{e}");
+        assert!(e.message.contains("longitude"), "{e}");
+    }
+
+    #[test]
+    fn multi_byte_timestamps_are_refused_not_a_panic() {
+        let e = check(PointsFormat::Csv, "ts,value\n2024-01-01T00:00:00+0é00,1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1));
+        let e = check(
+            PointsFormat::Jsonl,
+            "{\"é\":1, \"ts\": \"2024-01-01T00:00:00+0é00\", \"value\": 1}\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (1, 9), "{e}");
+    }
 }

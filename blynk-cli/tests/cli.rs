@@ -394,7 +394,7 @@ async fn batch_update_reads_a_csv_and_reports_skips() {
     ok(&run);
     assert_eq!(
         run.stdout,
-        "4 rows in 1 requests: some rows skipped\ndata row 3: Row 2: device 101 belongs to another product\ndata row 4: Row 3: device 999 not found\n"
+        "4 rows in 1 request: some rows skipped\ndata row 3: Row 2: device 101 belongs to another product\ndata row 4: Row 3: device 999 not found\n"
     );
     assert_eq!(sim.value(8, 1), Some(json!(20.5)));
     assert_eq!(sim.value(9, 3), Some(json!("eco, quiet")));
@@ -566,7 +566,7 @@ async fn a_failed_import_says_where_to_resume_and_resuming_completes_it_exactly(
     assert!(
         failed
             .stderr
-            .contains("import stopped after 10000 accepted points"),
+            .contains("import stopped after 10000 points accepted"),
         "{}",
         failed.stderr
     );

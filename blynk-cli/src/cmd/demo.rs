@@ -19,10 +19,11 @@ fn requests_since(sim: &BlynkSim, before: usize) -> usize {
     sim.requests().len() - before
 }
 
+/// Runs the demo.
 pub async fn run() -> Result<(), Failure> {
     let sim = BlynkSim::start().await.map_err(|e| {
         Failure::new(
-            1,
+            crate::exit::Exit::Other,
             format!("cannot start the simulator: {e}"),
             "is 127.0.0.1 available?",
         )
