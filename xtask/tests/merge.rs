@@ -153,6 +153,64 @@ fn disagreeing_info_servers_security_and_schemes_are_reported() {
 }
 
 #[test]
+fn an_operation_without_an_operation_id_is_rejected() {
+    let mut a = fragment("a.json", "/a", "getA", thing());
+    a.doc["paths"]["/a"]["get"]
+        .as_object_mut()
+        .unwrap()
+        .remove("operationId");
+    let err = merge(&[a]).unwrap_err();
+    assert!(matches!(err, MergeError::MissingOperationId { .. }));
+    let message = err.to_string();
+    assert!(message.contains("GET /a in a.json"), "{message}");
+}
+
+#[test]
+fn a_tag_defined_differently_names_both_fragments() {
+    let a = fragment("a.json", "/a", "getA", thing());
+    let mut b = fragment("b.json", "/b", "getB", thing());
+    b.doc["tags"][0]["description"] = json!("Something else");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("tags[DataStreams]"), "{message}");
+    assert!(
+        message.contains("a.json") && message.contains("b.json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_fragment_without_the_security_schemes_disagrees() {
+    let a = fragment("a.json", "/a", "getA", thing());
+    let mut b = fragment("b.json", "/b", "getB", thing());
+    b.doc["components"]
+        .as_object_mut()
+        .unwrap()
+        .remove("securitySchemes");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("components.securitySchemes"), "{message}");
+    assert!(
+        message.contains("a.json") && message.contains("b.json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn shared_path_item_fields_must_be_identical() {
+    let param = |name: &str| json!([{"name": name, "in": "query", "schema": {"type": "string"}}]);
+    let mut a = fragment("a.json", "/same", "getA", thing());
+    a.doc["paths"]["/same"]["parameters"] = param("x");
+    let mut b = fragment("b.json", "/same", "postB", thing());
+    let op = b.doc["paths"]["/same"]["get"].take();
+    b.doc["paths"]["/same"] = json!({"post": op, "parameters": param("x")});
+    let merged = merge(&[a.clone(), b.clone()]).unwrap();
+    assert_eq!(merged.document["paths"]["/same"]["parameters"], param("x"));
+
+    b.doc["paths"]["/same"]["parameters"] = param("y");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("paths[/same].parameters"), "{message}");
+}
+
+#[test]
 fn the_merge_is_deterministic_whatever_the_fragment_key_order() {
     let a = fragment("a.json", "/a", "getA", thing());
     let b = fragment("b.json", "/b", "getB", thing());
