@@ -1,5 +1,10 @@
 //! Where the workspace keeps its OpenAPI files, and the file operations `cargo xtask` performs on
 //! them: merging the fragments found there, reading the committed document, writing outputs.
+//!
+//! The merged document is written twice, byte for byte: `openapi/blynk-platform.json` is the one a
+//! reader of the repository finds next to the fragments, and `blynk-api/openapi/blynk-platform.json`
+//! is the copy `blynk-api`'s build script reads, inside the package so the crate builds from its own
+//! `.crate` file. `regen --check` holds both to a fresh merge.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,6 +21,8 @@ pub struct Layout {
     pub fragments: PathBuf,
     /// The merged document.
     pub merged: PathBuf,
+    /// The copy of the merged document packaged with `blynk-api`, read by its build script.
+    pub packaged: PathBuf,
 }
 
 impl Layout {
@@ -24,7 +31,19 @@ impl Layout {
         Self {
             fragments: root.join("openapi").join("fragments"),
             merged: root.join("openapi").join("blynk-platform.json"),
+            packaged: root
+                .join("blynk-api")
+                .join("openapi")
+                .join("blynk-platform.json"),
         }
+    }
+
+    /// Every file `regen` writes the merged document to, with what it is for (for messages).
+    pub fn outputs(&self) -> [(&Path, &'static str); 2] {
+        [
+            (self.merged.as_path(), "the merged document"),
+            (self.packaged.as_path(), "the copy packaged with blynk-api"),
+        ]
     }
 }
 

@@ -1,7 +1,9 @@
 //! `cargo xtask`: project tooling.
 //!
-//! - `cargo xtask regen` merges `openapi/fragments/*.json` into `openapi/blynk-platform.json`.
-//! - `cargo xtask regen --check` fails, saying what differs, when the committed document is stale.
+//! - `cargo xtask regen` merges `openapi/fragments/*.json` into `openapi/blynk-platform.json` and
+//!   writes the same bytes to `blynk-api/openapi/blynk-platform.json`, the copy packaged with
+//!   `blynk-api`.
+//! - `cargo xtask regen --check` fails, saying what differs, when either file is stale or missing.
 //! - `cargo xtask import-seed FILE` splits the API reference into one fragment per operation.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +13,8 @@ use xtask::{Layout, Staleness};
 
 const USAGE: &str = "usage:
   cargo xtask regen            merge openapi/fragments/*.json into openapi/blynk-platform.json
-  cargo xtask regen --check    exit 1 if the committed merged document is stale or missing
+                               and its copy blynk-api/openapi/blynk-platform.json
+  cargo xtask regen --check    exit 1 if either merged document is stale or missing
   cargo xtask import-seed FILE split the API reference into openapi/fragments/<operationId>.json";
 
 fn workspace_root() -> PathBuf {
@@ -31,8 +34,8 @@ fn main() -> ExitCode {
     let layout = Layout::of(&root);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["regen"] => regen(&layout, &root, false),
-        ["regen", "--check"] => regen(&layout, &root, true),
+        ["regen"] => regen(&layout, &root),
+        ["regen", "--check"] => check(&layout, &root),
         ["import-seed", file] => import_seed(&layout, Path::new(file)),
         _ => {
             eprintln!("{USAGE}");
@@ -48,43 +51,59 @@ fn main() -> ExitCode {
     }
 }
 
-fn regen(layout: &Layout, root: &Path, check: bool) -> Result<ExitCode, xtask::MergeError> {
-    let (merged, text) = xtask::regenerate(layout)?;
-    let shown = layout
-        .merged
-        .strip_prefix(root)
-        .unwrap_or(&layout.merged)
+/// `path` relative to the workspace root, for messages.
+fn shown(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
         .display()
-        .to_string();
-    if !check {
-        xtask::write(&layout.merged, &text)?;
-        println!("regen: wrote {shown}: {}", merged.summary());
-        return Ok(ExitCode::SUCCESS);
+        .to_string()
+}
+
+fn regen(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
+    let (merged, text) = xtask::regenerate(layout)?;
+    for (path, _) in layout.outputs() {
+        xtask::write(path, &text)?;
     }
-    let committed = xtask::read_committed(layout)?;
-    match xtask::staleness(committed.as_deref(), &text) {
-        Staleness::UpToDate => {
-            println!("regen --check: {shown} is up to date: {}", merged.summary());
-            Ok(ExitCode::SUCCESS)
-        }
-        Staleness::Missing => {
-            println!(
-                "regen --check: {shown} is missing (fresh merge: {}); run `cargo xtask regen`",
-                merged.summary()
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Staleness::Stale(lines) => {
-            println!(
-                "regen --check: {shown} is stale (fresh merge: {}); run `cargo xtask regen`",
-                merged.summary()
-            );
-            for line in lines {
-                println!("  - {line}");
+    let [(merged_path, _), (packaged_path, _)] = layout.outputs();
+    println!(
+        "regen: wrote {} and {}: {}",
+        shown(merged_path, root),
+        shown(packaged_path, root),
+        merged.summary()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
+    let (merged, text) = xtask::regenerate(layout)?;
+    let mut code = ExitCode::SUCCESS;
+    for (path, role) in layout.outputs() {
+        let committed = xtask::read_if_present(path)?;
+        let shown = shown(path, root);
+        match xtask::staleness(committed.as_deref(), &text) {
+            Staleness::UpToDate => {
+                println!("regen --check: {shown} is up to date: {}", merged.summary());
             }
-            Ok(ExitCode::FAILURE)
+            Staleness::Missing => {
+                println!(
+                    "regen --check: {shown} ({role}) is missing (fresh merge: {}); run `cargo xtask regen`",
+                    merged.summary()
+                );
+                code = ExitCode::FAILURE;
+            }
+            Staleness::Stale(lines) => {
+                println!(
+                    "regen --check: {shown} ({role}) is stale (fresh merge: {}); run `cargo xtask regen`",
+                    merged.summary()
+                );
+                for line in lines {
+                    println!("  - {line}");
+                }
+                code = ExitCode::FAILURE;
+            }
         }
     }
+    Ok(code)
 }
 
 fn import_seed(layout: &Layout, file: &Path) -> Result<ExitCode, xtask::MergeError> {
