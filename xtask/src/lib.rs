@@ -17,9 +17,11 @@
 //! - `document`: the canonical rendering, and the operation and component views of a document.
 //! - `staleness`: `regen --check`, saying what differs between the committed and a fresh document.
 //! - `layout`: where the files live, and reading and writing them.
-//! - `error`: [`MergeError`], the one error type, naming the culprit of every failure.
+//! - `error`: [`MergeError`], the error of everything above, naming the culprit of every failure.
+//! - `msrv`: `cargo xtask msrv`, no locked dependency needs a newer Rust than `rust-version`.
 //!
-//! Everything public is re-exported here; the binary (`src/main.rs`) is argument parsing and output.
+//! Everything public is re-exported here; the binary (`src/main.rs`) is argument parsing, running
+//! `cargo metadata`, and output.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +30,7 @@ mod error;
 mod fragments;
 mod layout;
 mod merge;
+mod msrv;
 mod staleness;
 mod validate;
 
@@ -36,4 +39,5 @@ pub use error::MergeError;
 pub use fragments::{Fragment, load_fragments, split_seed};
 pub use layout::{Layout, read_committed, read_if_present, regenerate, write};
 pub use merge::{Merged, merge};
+pub use msrv::{MsrvError, MsrvReport, RustVersion, TooNew, check_msrv};
 pub use staleness::{Staleness, staleness};

@@ -5,9 +5,12 @@
 //!   `blynk-api`.
 //! - `cargo xtask regen --check` fails, saying what differs, when either file is stale or missing.
 //! - `cargo xtask import-seed FILE` splits the API reference into one fragment per operation.
+//! - `cargo xtask msrv` fails when a package in the lock file needs a newer Rust than the
+//!   workspace's `rust-version`.
 
+use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use xtask::{Layout, Staleness};
 
@@ -15,7 +18,8 @@ const USAGE: &str = "usage:
   cargo xtask regen            merge openapi/fragments/*.json into openapi/blynk-platform.json
                                and its copy blynk-api/openapi/blynk-platform.json
   cargo xtask regen --check    exit 1 if either merged document is stale or missing
-  cargo xtask import-seed FILE split the API reference into openapi/fragments/<operationId>.json";
+  cargo xtask import-seed FILE split the API reference into openapi/fragments/<operationId>.json
+  cargo xtask msrv             exit 1 if a locked dependency needs a newer Rust than rust-version";
 
 fn workspace_root() -> PathBuf {
     // XTASK_ROOT lets tests point the tool at a scratch copy of the tree.
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         ["regen"] => regen(&layout, &root),
         ["regen", "--check"] => check(&layout, &root),
         ["import-seed", file] => import_seed(&layout, Path::new(file)),
+        ["msrv"] => msrv(&root),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -59,7 +64,7 @@ fn shown(path: &Path, root: &Path) -> String {
         .to_string()
 }
 
-fn regen(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
+fn regen(layout: &Layout, root: &Path) -> Result<ExitCode, Box<dyn Error>> {
     let (merged, text) = xtask::regenerate(layout)?;
     for (path, _) in layout.outputs() {
         xtask::write(path, &text)?;
@@ -74,7 +79,7 @@ fn regen(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
+fn check(layout: &Layout, root: &Path) -> Result<ExitCode, Box<dyn Error>> {
     let (merged, text) = xtask::regenerate(layout)?;
     let mut code = ExitCode::SUCCESS;
     for (path, role) in layout.outputs() {
@@ -106,7 +111,7 @@ fn check(layout: &Layout, root: &Path) -> Result<ExitCode, xtask::MergeError> {
     Ok(code)
 }
 
-fn import_seed(layout: &Layout, file: &Path) -> Result<ExitCode, xtask::MergeError> {
+fn import_seed(layout: &Layout, file: &Path) -> Result<ExitCode, Box<dyn Error>> {
     let text = std::fs::read_to_string(file).map_err(|e| xtask::MergeError::Io {
         path: file.to_path_buf(),
         message: e.to_string(),
@@ -124,4 +129,49 @@ fn import_seed(layout: &Layout, file: &Path) -> Result<ExitCode, xtask::MergeErr
         layout.fragments.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn msrv(root: &Path) -> Result<ExitCode, Box<dyn Error>> {
+    // `cargo run` sets CARGO to the cargo that runs us; use the same one.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into());
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let report = xtask::check_msrv(&metadata)?;
+    if report.too_new.is_empty() {
+        println!(
+            "msrv: no package of {} in the lock file needs a newer Rust than rust-version {}",
+            report.packages, report.declared
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "msrv: {} of {} packages need a newer Rust than rust-version {}:",
+        report.too_new.len(),
+        report.packages,
+        report.declared
+    );
+    for package in &report.too_new {
+        println!(
+            "  - {} {} needs {}",
+            package.name, package.version, package.rust_version
+        );
+    }
+    println!("raise rust-version, or pin those packages to versions that support it");
+    Ok(ExitCode::FAILURE)
 }
