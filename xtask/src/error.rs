@@ -8,49 +8,90 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeError {
     /// A file could not be read or written.
-    Io { path: PathBuf, message: String },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        message: String,
+    },
     /// A fragment is not valid JSON.
-    InvalidJson { fragment: String, message: String },
+    InvalidJson {
+        /// The fragment's file name.
+        fragment: String,
+        /// What the JSON parser said.
+        message: String,
+    },
     /// The fragment directory holds no fragment.
-    NoFragments { dir: PathBuf },
+    NoFragments {
+        /// The directory searched.
+        dir: PathBuf,
+    },
     /// Two fragments define the same component differently.
     ConflictingComponent {
+        /// The component kind, e.g. `schemas`.
         kind: String,
+        /// The component's name.
         name: String,
+        /// The fragment that defined it first.
         first: String,
+        /// The fragment that defined it differently.
         second: String,
     },
     /// Two operations share an `operationId`.
     DuplicateOperationId {
+        /// The shared id.
         operation_id: String,
+        /// The fragment that used it first.
         first: String,
+        /// The fragment that used it again.
         second: String,
     },
     /// Two fragments define the same path and method.
     DuplicatePathMethod {
+        /// The method, lower case as in the document.
         method: String,
+        /// The path template.
         path: String,
+        /// The fragment that defined it first.
         first: String,
+        /// The fragment that defined it again.
         second: String,
     },
     /// Two fragments disagree on a field that must be common to all.
     Disagreement {
+        /// The field, e.g. `info` or `components.securitySchemes`.
         field: String,
+        /// The fragment whose value was taken first.
         first: String,
+        /// The fragment that disagrees.
         second: String,
     },
     /// An operation has no `operationId`.
     MissingOperationId {
+        /// The method, lower case as in the document.
         method: String,
+        /// The path template.
         path: String,
+        /// The fragment holding the operation.
         fragment: String,
     },
     /// A `$ref` does not resolve inside the merged document.
-    UnresolvedRef { reference: String, at: String },
+    UnresolvedRef {
+        /// The reference as written.
+        reference: String,
+        /// JSON pointer of the object holding it.
+        at: String,
+    },
     /// The merged document does not parse as OpenAPI 3.0.
-    NotOpenApi { message: String },
+    NotOpenApi {
+        /// What the OpenAPI parser said.
+        message: String,
+    },
     /// The seed file is not in the expected shape.
-    Seed { message: String },
+    Seed {
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl fmt::Display for MergeError {

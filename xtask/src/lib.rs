@@ -24,6 +24,7 @@
 //! `cargo metadata`, and output.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod document;
 mod error;
