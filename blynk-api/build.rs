@@ -1,5 +1,9 @@
 //! Generates the Blynk Platform client from `openapi/blynk-platform.json` with progenitor.
 //!
+//! The document read is the package's own copy, `blynk-api/openapi/blynk-platform.json`, written by
+//! `cargo xtask regen` byte for byte from the workspace's `openapi/blynk-platform.json` (and held equal
+//! to it by `regen --check`), so the crate also builds from its published package.
+//!
 //! Steps: read the merged document; read the limits it states and the operation table
 //! (`build/operations.rs`); adapt a copy of it for progenitor
 //! (`build/adapt.rs`, each adaptation named and explained there); check the adapted copy; generate
@@ -30,7 +34,8 @@ fn main() {
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
-    let document = manifest_dir.join("../openapi/blynk-platform.json");
+    // The packaged copy, not `../openapi/`: a published crate has nothing outside its own directory.
+    let document = manifest_dir.join("openapi").join("blynk-platform.json");
     for input in [
         document.as_path(),
         Path::new("build.rs"),

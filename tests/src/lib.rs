@@ -6,6 +6,7 @@
 //! - [`Operation`] lists the eight operations with their documented method and path.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support
 
 use std::path::PathBuf;

@@ -153,6 +153,64 @@ fn disagreeing_info_servers_security_and_schemes_are_reported() {
 }
 
 #[test]
+fn an_operation_without_an_operation_id_is_rejected() {
+    let mut a = fragment("a.json", "/a", "getA", thing());
+    a.doc["paths"]["/a"]["get"]
+        .as_object_mut()
+        .unwrap()
+        .remove("operationId");
+    let err = merge(&[a]).unwrap_err();
+    assert!(matches!(err, MergeError::MissingOperationId { .. }));
+    let message = err.to_string();
+    assert!(message.contains("GET /a in a.json"), "{message}");
+}
+
+#[test]
+fn a_tag_defined_differently_names_both_fragments() {
+    let a = fragment("a.json", "/a", "getA", thing());
+    let mut b = fragment("b.json", "/b", "getB", thing());
+    b.doc["tags"][0]["description"] = json!("Something else");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("tags[DataStreams]"), "{message}");
+    assert!(
+        message.contains("a.json") && message.contains("b.json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_fragment_without_the_security_schemes_disagrees() {
+    let a = fragment("a.json", "/a", "getA", thing());
+    let mut b = fragment("b.json", "/b", "getB", thing());
+    b.doc["components"]
+        .as_object_mut()
+        .unwrap()
+        .remove("securitySchemes");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("components.securitySchemes"), "{message}");
+    assert!(
+        message.contains("a.json") && message.contains("b.json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn shared_path_item_fields_must_be_identical() {
+    let param = |name: &str| json!([{"name": name, "in": "query", "schema": {"type": "string"}}]);
+    let mut a = fragment("a.json", "/same", "getA", thing());
+    a.doc["paths"]["/same"]["parameters"] = param("x");
+    let mut b = fragment("b.json", "/same", "postB", thing());
+    let op = b.doc["paths"]["/same"]["get"].take();
+    b.doc["paths"]["/same"] = json!({"post": op, "parameters": param("x")});
+    let merged = merge(&[a.clone(), b.clone()]).unwrap();
+    assert_eq!(merged.document["paths"]["/same"]["parameters"], param("x"));
+
+    b.doc["paths"]["/same"]["parameters"] = param("y");
+    let message = merge(&[a, b]).unwrap_err().to_string();
+    assert!(message.contains("paths[/same].parameters"), "{message}");
+}
+
+#[test]
 fn the_merge_is_deterministic_whatever_the_fragment_key_order() {
     let a = fragment("a.json", "/a", "getA", thing());
     let b = fragment("b.json", "/b", "getB", thing());
@@ -223,6 +281,11 @@ fn the_real_fragments_merge_into_the_committed_document() {
         Some(text.as_str()),
         "run `cargo xtask regen`"
     );
+    let packaged = xtask::read_if_present(&Layout::of(root()).packaged).unwrap();
+    assert!(
+        packaged.as_deref() == Some(text.as_str()),
+        "blynk-api's copy is stale: run `cargo xtask regen`"
+    );
 }
 
 #[test]
@@ -242,10 +305,10 @@ fn the_fragments_are_the_seed_documents() {
     }
 }
 
-/// Runs the xtask binary on a copy of the workspace's openapi/ directory.
-fn run_check(dir: &Path) -> (bool, String) {
+/// Runs the xtask binary with `args` on the tree rooted at `dir`.
+fn run_xtask(dir: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["regen", "--check"])
+        .args(args)
         .env("XTASK_ROOT", dir)
         .output()
         .unwrap();
@@ -255,8 +318,12 @@ fn run_check(dir: &Path) -> (bool, String) {
     )
 }
 
-#[test]
-fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
+fn run_check(dir: &Path) -> (bool, String) {
+    run_xtask(dir, &["regen", "--check"])
+}
+
+/// A scratch tree holding a copy of the workspace's fragments and nothing else.
+fn scratch_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fragments = dir.path().join("openapi/fragments");
     std::fs::create_dir_all(&fragments).unwrap();
@@ -264,12 +331,27 @@ fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, fragments.join(path.file_name().unwrap())).unwrap();
     }
-    let merged = dir.path().join("openapi/blynk-platform.json");
+    dir
+}
+
+/// Copies the committed merged document to both places `regen` writes it.
+fn copy_committed_outputs(dir: &Path) {
+    let layout = Layout::of(dir);
+    for (path, _) in layout.outputs() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(root().join("openapi/blynk-platform.json"), path).unwrap();
+    }
+}
+
+#[test]
+fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
+    let dir = scratch_tree();
+    let fragments = dir.path().join("openapi/fragments");
 
     let (ok, out) = run_check(dir.path());
     assert!(!ok && out.contains("missing"), "{out}");
 
-    std::fs::copy(root().join("openapi/blynk-platform.json"), &merged).unwrap();
+    copy_committed_outputs(dir.path());
     let (ok, out) = run_check(dir.path());
     assert!(ok, "{out}");
     assert!(
@@ -291,4 +373,63 @@ fn check_mode_exits_non_zero_on_a_stale_or_missing_document() {
         out.contains("operation changed: GET /api/v2/organization/device/datastreams (getDeviceDataStreamsV2)"),
         "{out}"
     );
+}
+
+#[test]
+fn check_mode_fails_when_the_packaged_copy_is_missing() {
+    let dir = scratch_tree();
+    copy_committed_outputs(dir.path());
+    std::fs::remove_file(Layout::of(dir.path()).packaged).unwrap();
+
+    let (ok, out) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("regen --check: openapi/blynk-platform.json is up to date"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "blynk-api/openapi/blynk-platform.json (the copy packaged with blynk-api) is missing"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_mode_fails_when_the_packaged_copy_differs_from_the_merged_document() {
+    let dir = scratch_tree();
+    copy_committed_outputs(dir.path());
+    let packaged = Layout::of(dir.path()).packaged;
+    let text = std::fs::read_to_string(&packaged).unwrap();
+    let edited = text.replace("\"Device ID\"", "\"The device ID\"");
+    assert_ne!(edited, text, "the edit must change the copy");
+    std::fs::write(&packaged, edited).unwrap();
+
+    let (ok, out) = run_check(dir.path());
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "blynk-api/openapi/blynk-platform.json (the copy packaged with blynk-api) is stale"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("operation changed: GET /api/v2/organization/device/datastreams (getDeviceDataStreamsV2)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn regen_writes_the_merged_document_and_its_packaged_copy() {
+    let dir = scratch_tree();
+    let (ok, out) = run_xtask(dir.path(), &["regen"]);
+    assert!(ok, "{out}");
+    let committed = std::fs::read_to_string(root().join("openapi/blynk-platform.json")).unwrap();
+    let layout = Layout::of(dir.path());
+    for (path, _) in layout.outputs() {
+        let written = std::fs::read_to_string(path).unwrap();
+        assert!(written == committed, "{} differs", path.display());
+    }
+    let (ok, out) = run_check(dir.path());
+    assert!(ok, "{out}");
 }
