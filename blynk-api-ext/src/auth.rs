@@ -7,6 +7,10 @@
 //! refused. A refresh token works once, so renewals are serialised: one request in flight, shared by
 //! every caller waiting for a token. After a 401 the token that was refused is dropped and renewed
 //! once. Tokens are opaque strings: never parsed.
+//!
+//! The token endpoint is retried like a read, by the client's [`RetryConfig`]: on 429, 500, 502,
+//! 503, 504 and transport errors, honouring `Retry-After`, so one blip during a renewal does not
+//! fail a call or a bulk chunk.
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::AuthError;
+use crate::retry::{Outcome, RetryConfig, retry_after};
 
 /// A secret string (token, client secret). Its `Debug` output is redacted and it has no
 /// `Display`, so it cannot end up in logs or error messages by accident.
@@ -122,6 +127,8 @@ pub(crate) struct OAuth {
     clock: Arc<dyn Clock>,
     state: tokio::sync::Mutex<TokenState>,
     requests: AtomicU64,
+    retry: RetryConfig,
+    rng: std::sync::Mutex<fastrand::Rng>,
 }
 
 #[derive(Default)]
@@ -163,7 +170,11 @@ impl OAuth {
         client_secret: Secret,
         http: reqwest::Client,
         clock: Arc<dyn Clock>,
+        retry: RetryConfig,
     ) -> Self {
+        let rng = retry
+            .seed()
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
             endpoint,
             client_id,
@@ -172,6 +183,8 @@ impl OAuth {
             clock,
             state: tokio::sync::Mutex::default(),
             requests: AtomicU64::new(0),
+            retry,
+            rng: std::sync::Mutex::new(rng),
         }
     }
 
@@ -209,7 +222,7 @@ impl OAuth {
             Some(refresh) => match self.request(Some(&refresh)).await {
                 Ok(response) => response,
                 // A refused refresh token (used, expired, revoked): start over.
-                Err(AuthError::OAuth { .. }) => self.request(None).await?,
+                Err(e @ AuthError::OAuth { .. }) if !e.is_retryable() => self.request(None).await?,
                 Err(e) => {
                     state.refresh_token = Some(refresh);
                     return Err(e);
@@ -232,7 +245,44 @@ impl OAuth {
         Ok(header)
     }
 
+    /// One token request, retried like a read (the token endpoint changes nothing that a second
+    /// request would change again).
     async fn request(&self, refresh: Option<&Secret>) -> Result<TokenResponse, AuthError> {
+        let started = self.clock.now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (result, outcome, server_wait) = self.attempt(refresh).await;
+            let delay = {
+                let mut rng = match self.rng.lock() {
+                    Ok(rng) => rng,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                self.retry.next_delay(
+                    outcome,
+                    server_wait,
+                    true,
+                    attempt,
+                    self.clock.now().saturating_duration_since(started),
+                    &mut rng,
+                )
+            };
+            match (result, delay) {
+                (Ok(token), _) => return Ok(token),
+                (Err(e), Some(delay)) => {
+                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %e, "token request failed; retrying");
+                    self.clock.sleep(delay).await;
+                }
+                (Err(e), None) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt at the token endpoint, with what retrying needs to know about it.
+    async fn attempt(
+        &self,
+        refresh: Option<&Secret>,
+    ) -> (Result<TokenResponse, AuthError>, Outcome, Option<Duration>) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let grant = if refresh.is_some() {
             "refresh_token"
@@ -247,24 +297,42 @@ impl OAuth {
         if let Some(refresh) = refresh {
             request = request.form(&[("refresh_token", refresh.expose())]);
         }
-        let response = request.send().await.map_err(AuthError::Transport)?;
+        let transport = |e: reqwest::Error| {
+            let outcome = if e.is_connect() {
+                Outcome::ConnectFailed
+            } else {
+                Outcome::OtherTransport
+            };
+            (Err(AuthError::Transport(e)), outcome, None)
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return transport(e),
+        };
         let status = response.status();
-        let body = response.bytes().await.map_err(AuthError::Transport)?;
+        let server_wait = retry_after(response.headers(), self.clock.wall());
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => return transport(e),
+        };
+        let outcome = Outcome::Response(status);
         if status.is_success() {
-            return serde_json::from_slice(&body)
+            let token = serde_json::from_slice(&body)
                 .map_err(|e| AuthError::InvalidResponse(format!("{e}")));
+            return (token, outcome, None);
         }
-        match serde_json::from_slice::<OAuthErrorBody>(&body) {
-            Ok(e) => Err(AuthError::OAuth {
+        let error = match serde_json::from_slice::<OAuthErrorBody>(&body) {
+            Ok(e) => AuthError::OAuth {
                 status: status.as_u16(),
                 code: e.error,
                 description: e.error_description,
-            }),
-            Err(_) => Err(AuthError::OAuth {
+            },
+            Err(_) => AuthError::OAuth {
                 status: status.as_u16(),
                 code: format!("http_{}", status.as_u16()),
                 description: None,
-            }),
-        }
+            },
+        };
+        (Err(error), outcome, server_wait)
     }
 }

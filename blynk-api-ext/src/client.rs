@@ -10,8 +10,10 @@ use blynk_api::hooks::Hooks;
 
 use crate::auth::{Auth, OAuth, Secret, bearer};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::Engine;
+use crate::engine::{Engine, Shared};
 use crate::error::BuildError;
+use crate::observe::{Observer, Observers};
+use crate::pacing::{Pacer, Pacing};
 use crate::retry::RetryConfig;
 
 /// A Blynk.Cloud region. Blynk asks users to set theirs explicitly; requests to the wrong one may
@@ -117,15 +119,19 @@ pub(crate) struct Inner {
     pub(crate) api: blynk_api::Client,
     pub(crate) engine: Arc<Engine>,
     pub(crate) base_url: String,
+    http: reqwest::Client,
 }
 
 impl fmt::Debug for Blynk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let engine = &self.inner.engine;
         f.debug_struct("Blynk")
             .field("base_url", &self.inner.base_url)
-            .field("auth", &self.inner.engine.auth)
-            .field("retry", &self.inner.engine.retry)
-            .finish()
+            .field("auth", &engine.shared.auth)
+            .field("retry", &engine.retry)
+            .field("timeout", &engine.timeout)
+            .field("observer", &engine.shared.observer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,11 +168,74 @@ impl Blynk {
 
     /// How many token requests this client has made (always 0 with a static token).
     pub fn token_requests(&self) -> u64 {
-        self.inner.engine.auth.token_requests()
+        self.inner.engine.shared.auth.token_requests()
     }
 
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.engine.clock
+    /// Tokens left in the client-wide retry budget, or `None` without a budget
+    /// ([`Pacing::retry_budget`]).
+    pub fn retry_budget_left(&self) -> Option<u32> {
+        self.inner.engine.shared.pacer.budget_left()
+    }
+
+    /// The adaptive request rate in force (requests per second), once 429s have switched it on;
+    /// `None` before (or with the adaptive rate off).
+    pub fn adaptive_rate(&self) -> Option<f64> {
+        self.inner.engine.shared.pacer.current_rate()
+    }
+
+    /// A clone of this client with another retry policy, for one call or a few. It shares
+    /// everything else (connections, token, pacing, retry budget, observer); making it costs a
+    /// few small allocations.
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use blynk_api_ext::RetryConfig;
+    ///
+    /// // This write must not be retried on server errors, whatever the client's policy.
+    /// blynk.with_retry(RetryConfig::disabled()).set_value(101, 1, 0).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_retry(&self, retry: RetryConfig) -> Blynk {
+        self.with_engine(retry, self.inner.engine.timeout)
+    }
+
+    /// A clone of this client whose attempts time out after `timeout` (instead of the
+    /// configured request timeout), sharing everything else, like [`with_retry`](Self::with_retry).
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let values = blynk.with_timeout(Duration::from_secs(2)).device_values(101).await?;
+    /// # let _ = values; Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> Blynk {
+        self.with_engine(self.inner.engine.retry.clone(), Some(timeout))
+    }
+
+    fn with_engine(&self, retry: RetryConfig, timeout: Option<Duration>) -> Blynk {
+        let engine = Arc::new(Engine::new(
+            self.inner.engine.shared.clone(),
+            retry,
+            timeout,
+        ));
+        let api = blynk_api::Client::new_with_client(
+            &self.inner.base_url,
+            self.inner.http.clone(),
+            Hooks::with_shared(engine.clone()),
+        );
+        Blynk {
+            inner: Arc::new(Inner {
+                api,
+                engine,
+                base_url: self.inner.base_url.clone(),
+                http: self.inner.http.clone(),
+            }),
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.inner.engine.clock()
     }
 }
 
@@ -204,6 +273,8 @@ pub struct BlynkBuilder {
     request_timeout: Duration,
     http: Option<reqwest::Client>,
     retry: RetryConfig,
+    pacing: Pacing,
+    observer: Observers,
     allow_insecure_http: bool,
     clock: Arc<dyn Clock>,
 }
@@ -217,6 +288,8 @@ impl Default for BlynkBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             http: None,
             retry: RetryConfig::standard(),
+            pacing: Pacing::adaptive(),
+            observer: Observers::default(),
             allow_insecure_http: false,
             clock: Arc::new(SystemClock),
         }
@@ -240,6 +313,8 @@ impl fmt::Debug for BlynkBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("pacing", &self.pacing)
+            .field("observer", &self.observer)
             .finish_non_exhaustive()
     }
 }
@@ -303,6 +378,19 @@ impl BlynkBuilder {
         self
     }
 
+    /// The client-wide pacing and retry budget (default [`Pacing::adaptive`]: adaptive rate,
+    /// no ceiling, a budget of 500 tokens).
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Receives every attempt of every request ([`Observer`]); none by default.
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observer = Observers::new(observer);
+        self
+    }
+
     /// Allow plain `http` to hosts that are not loopback. Tokens then travel unencrypted.
     pub fn allow_insecure_http(mut self) -> Self {
         self.allow_insecure_http = true;
@@ -354,17 +442,28 @@ impl BlynkBuilder {
                         secret,
                         http.clone(),
                         self.clock.clone(),
+                        self.retry.clone(),
                     )))
                 }
             };
-        let engine = Arc::new(Engine::new(auth, self.retry, self.clock));
-        let api =
-            blynk_api::Client::new_with_client(&base_url, http, Hooks::with_shared(engine.clone()));
+        let shared = Arc::new(Shared {
+            auth,
+            pacer: Pacer::new(self.pacing, self.clock.now()),
+            clock: self.clock,
+            observer: self.observer,
+        });
+        let engine = Arc::new(Engine::new(shared, self.retry, None));
+        let api = blynk_api::Client::new_with_client(
+            &base_url,
+            http.clone(),
+            Hooks::with_shared(engine.clone()),
+        );
         Ok(Blynk {
             inner: Arc::new(Inner {
                 api,
                 engine,
                 base_url,
+                http,
             }),
         })
     }

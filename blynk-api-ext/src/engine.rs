@@ -1,6 +1,8 @@
-//! The one door every request goes through: a token is attached, the request is sent, retried by
-//! the [`RetryConfig`](crate::RetryConfig), renewed once after a 401, and each attempt is a
-//! tracing span named after the operation of the table ([`blynk_api::operations`]).
+//! The one door every request goes through: a token is attached, the client-wide
+//! [`Pacing`](crate::Pacing) lets the attempt start, the request is sent, retried by the
+//! [`RetryConfig`](crate::RetryConfig) within the retry budget, renewed once after a 401; each
+//! attempt is a tracing span named after the operation of the table ([`blynk_api::operations`])
+//! and is reported to the [`Observer`](crate::Observer).
 //!
 //! The engine is installed into the generated [`blynk_api::Client`] as its
 //! [`Interceptor`](blynk_api::hooks::Interceptor), so it applies equally to the wrappers of this
@@ -24,6 +26,8 @@ use tracing::Instrument;
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::error::AuthError;
+use crate::observe::{Attempt, AttemptOutcome, Observers};
+use crate::pacing::{Pacer, RETRY_COST, RETRY_TIMEOUT_COST};
 use crate::retry::{Outcome, RetryConfig, retry_after};
 
 /// What the engine learnt about one call, for the wrapper that made it.
@@ -64,10 +68,20 @@ fn operation_of(span_name: &str) -> &'static Operation {
         .unwrap_or(operations::ALL[0])
 }
 
-pub(crate) struct Engine {
+/// Everything a client shares across its clones and per-call overrides.
+pub(crate) struct Shared {
     pub(crate) auth: Auth,
-    pub(crate) retry: RetryConfig,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pacer: Pacer,
+    pub(crate) observer: Observers,
+}
+
+/// The engine of one client, or of one per-call override of it.
+pub(crate) struct Engine {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) retry: RetryConfig,
+    /// A request timeout for this override, instead of the HTTP client's.
+    pub(crate) timeout: Option<Duration>,
     rng: Mutex<fastrand::Rng>,
 }
 
@@ -75,72 +89,115 @@ pub(crate) struct Engine {
 pub(crate) type Sent = (reqwest::Result<reqwest::Response>, Option<Duration>);
 
 impl Engine {
-    pub(crate) fn new(auth: Auth, retry: RetryConfig, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, retry: RetryConfig, timeout: Option<Duration>) -> Self {
         let rng = retry
             .seed()
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
-            auth,
+            shared,
             retry,
-            clock,
+            timeout,
             rng: Mutex::new(rng),
         }
     }
 
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.shared.clock
+    }
+
     /// Attaches the current token.
     pub(crate) async fn authorize(&self, request: &mut reqwest::Request) -> Result<(), AuthError> {
-        let header = self.auth.header().await?;
+        let header = self.shared.auth.header().await?;
         request.headers_mut().insert(AUTHORIZATION, header);
         Ok(())
     }
 
-    /// Sends `request` with retries; returns the last attempt's result.
+    /// Sends `request` with pacing and retries; returns the last attempt's result.
     pub(crate) async fn run(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
         operation: &'static Operation,
     ) -> Sent {
-        let started = self.clock.now();
+        let shared = &*self.shared;
+        let clock = self.clock();
+        let started = clock.now();
         let idempotent = operation.is_read();
         let mut reauthorized = false;
         let mut attempt = 0u32;
+        let mut backoff = Duration::ZERO;
+        let mut retry_cost = 0u32;
         loop {
             attempt += 1;
+            let pacing_delay = shared.pacer.acquire(clock).await;
             let span = tracing::info_span!(
                 "blynk.attempt",
                 operation = operation.id,
                 attempt,
-                method = %request.method(),
-                path = request.url().path(),
-                status = tracing::field::Empty,
+                "http.request.method" = %request.method(),
+                "url.path" = request.url().path(),
+                "http.response.status_code" = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
             );
             // Our requests have in-memory bodies, so they can always be cloned; if one could
             // not, it is sent once, without retries.
-            let Some(this_attempt) = request.try_clone() else {
+            let Some(mut this_attempt) = request.try_clone() else {
                 return (client.execute(request).instrument(span).await, None);
             };
+            if let Some(timeout) = self.timeout {
+                *this_attempt.timeout_mut() = Some(timeout);
+            }
+            let sent_at = clock.now();
             let result = client.execute(this_attempt).instrument(span.clone()).await;
-            let wall = self.clock.wall();
-            let (outcome, server_wait) = match &result {
+            let duration = clock.now().saturating_duration_since(sent_at);
+            let (outcome, observed, server_wait) = match &result {
                 Ok(response) => {
-                    span.record("status", response.status().as_u16());
+                    let status = response.status();
+                    span.record("http.response.status_code", status.as_u16());
                     (
-                        Outcome::Response(response.status()),
-                        retry_after(response.headers(), wall),
+                        Outcome::Response(status),
+                        AttemptOutcome::Status(status.as_u16()),
+                        retry_after(response.headers(), clock.wall()),
                     )
                 }
-                Err(e) if e.is_connect() => (Outcome::ConnectFailed, None),
-                Err(_) => (Outcome::OtherTransport, None),
+                Err(e) => {
+                    let (outcome, observed) = if e.is_connect() {
+                        (Outcome::ConnectFailed, AttemptOutcome::ConnectFailed)
+                    } else if e.is_timeout() {
+                        (Outcome::OtherTransport, AttemptOutcome::TimedOut)
+                    } else {
+                        (Outcome::OtherTransport, AttemptOutcome::Transport)
+                    };
+                    span.record("error.type", observed.error_kind().unwrap_or("transport"));
+                    (outcome, observed, None)
+                }
             };
-            if let Outcome::Response(StatusCode::UNAUTHORIZED) = outcome
-                && !reauthorized
-            {
+            let throttled = outcome == Outcome::Response(StatusCode::TOO_MANY_REQUESTS);
+            let pause = match outcome {
+                Outcome::Response(StatusCode::TOO_MANY_REQUESTS)
+                | Outcome::Response(StatusCode::SERVICE_UNAVAILABLE) => server_wait,
+                _ => None,
+            };
+            shared.pacer.record(clock, throttled, pause);
+            let report = |will_retry: bool| {
+                shared.observer.attempt(&Attempt {
+                    operation,
+                    attempt,
+                    outcome: observed,
+                    duration,
+                    backoff,
+                    pacing_delay,
+                    will_retry,
+                });
+            };
+            if outcome == Outcome::Response(StatusCode::UNAUTHORIZED) && !reauthorized {
                 reauthorized = true;
                 let rejected = request.headers().get(AUTHORIZATION).cloned();
-                if let Some(fresh) = self.auth.after_unauthorized(rejected.as_ref()).await {
+                if let Some(fresh) = shared.auth.after_unauthorized(rejected.as_ref()).await {
                     span.in_scope(|| tracing::debug!("401: token renewed, trying once more"));
+                    report(true);
                     request.headers_mut().insert(AUTHORIZATION, fresh);
+                    backoff = Duration::ZERO;
                     continue;
                 }
             }
@@ -154,19 +211,39 @@ impl Engine {
                     server_wait,
                     idempotent,
                     attempt,
-                    self.clock.now().saturating_duration_since(started),
+                    clock.now().saturating_duration_since(started),
                     &mut rng,
                 )
             };
+            let timed_out = observed == AttemptOutcome::TimedOut;
+            let delay = delay.filter(|_| {
+                let granted = shared.pacer.try_retry(timed_out);
+                if !granted {
+                    span.in_scope(|| tracing::debug!("retry budget spent: not retrying"));
+                }
+                granted
+            });
+            report(delay.is_some());
             match delay {
                 Some(delay) => {
                     span.in_scope(|| {
                         tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
                     });
+                    retry_cost = if timed_out {
+                        RETRY_TIMEOUT_COST
+                    } else {
+                        RETRY_COST
+                    };
+                    backoff = delay;
                     drop(result);
-                    self.clock.sleep(delay).await;
+                    clock.sleep(delay).await;
                 }
-                None => return (result, server_wait),
+                None => {
+                    if matches!(&result, Ok(r) if r.status().is_success()) {
+                        shared.pacer.succeeded(retry_cost);
+                    }
+                    return (result, server_wait);
+                }
             }
         }
     }

@@ -20,7 +20,9 @@
 //! - `client`: [`Blynk`], [`BlynkBuilder`], [`Region`]: where, who, how patient.
 //! - `engine`: the one door every request goes through (token, retries, spans).
 //! - `auth`: tokens and their renewal ([`Secret`]); `retry`: [`RetryConfig`], what to retry and
-//!   how long to wait; [`clock`]: time as the client sees it ([`clock::ManualClock`] for tests).
+//!   how long to wait; `pacing`: [`Pacing`], the client-wide limiter and retry budget;
+//!   `observe`: the [`Observer`] hook; [`clock`]: time as the client sees it
+//!   ([`clock::ManualClock`] for tests).
 //! - `ops`: one method per operation of the API; `model`: the Rust types they take and return.
 //! - `bulk`: operations over any number of items, one file per feature (fleet reads, import,
 //!   import-many, batch update, history, progress).
@@ -60,7 +62,9 @@ pub mod clock;
 mod engine;
 mod error;
 mod model;
+mod observe;
 mod ops;
+mod pacing;
 mod retry;
 pub mod validate;
 mod wire;
@@ -71,12 +75,12 @@ pub use blynk_api::batch_update::BatchUpdateOutcome;
 pub use blynk_api::limits;
 pub use blynk_api::types::BatchUpdateReport;
 pub use bulk::batch_update::{
-    BatchUpdateError, BatchUpdateOptions, BatchUpdateSummary, SkipCounters, SkippedRow,
+    BatchUpdateError, BatchUpdateOptions, BatchUpdateSummary, FailedRows, SkipCounters, SkippedRow,
 };
-pub use bulk::fleet::{FleetValues, ReadOptions};
+pub use bulk::fleet::{FailedDevices, FleetValues, ReadOptions};
 pub use bulk::history::{HistoryRequest, HistoryStream};
 pub use bulk::import::{FuturePoints, ImportError, ImportOptions, ImportReport};
-pub use bulk::import_many::ImportJob;
+pub use bulk::import_many::{ImportJob, ImportManyReport, JobOutcome};
 pub use bulk::progress::{Progress, ProgressFn};
 pub use client::{
     Blynk, BlynkBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Region, USER_AGENT,
@@ -86,7 +90,9 @@ pub use model::{
     BatchUpdate, DatastreamValue, DeviceValues, HistoryPage, HistoryPoint, HistoryQuery, Location,
     Point, Value, from_millis, to_millis,
 };
+pub use observe::{Attempt, AttemptOutcome, Observer};
 pub use ops::Property;
+pub use pacing::{DEFAULT_RETRY_BUDGET, Pacing, RETRY_COST, RETRY_TIMEOUT_COST};
 pub use retry::RetryConfig;
 
 // The README's Rust examples compile as doc tests, so they stay true.

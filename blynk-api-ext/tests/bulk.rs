@@ -351,10 +351,16 @@ async fn imports_run_concurrently_across_devices_and_in_order_per_device() {
     let results = client(&fake)
         .import_many(jobs, 3, ImportOptions::default())
         .await;
-    let accepted: Vec<u64> = results
+    let ids: Vec<(i32, i32)> = results
+        .jobs
         .iter()
-        .map(|r| r.as_ref().unwrap().accepted)
+        .map(|j| (j.device_id, j.datastream_id))
         .collect();
+    assert_eq!(ids, [(1, 10), (2, 10), (1, 11), (3, 10)]);
+    assert!(results.is_complete());
+    assert_eq!(results.accepted(), 40_005);
+    let reports = results.into_complete().unwrap();
+    let accepted: Vec<u64> = reports.iter().map(|r| r.accepted).collect();
     assert_eq!(accepted, [15_000, 10_000, 15_000, 5]);
     assert!(fake.max_in_flight() >= 2, "devices ran concurrently");
     // Device 1: all of datastream 10 before any of datastream 11.
@@ -365,6 +371,37 @@ async fn imports_run_concurrently_across_devices_and_in_order_per_device() {
         .map(|i| i.datastream_id)
         .collect();
     assert_eq!(order, [10, 10, 11, 11]);
+}
+
+#[tokio::test]
+async fn a_failed_job_of_import_many_keeps_the_others() {
+    // The first import request of all (whichever device it is) fails with a 400.
+    let fake = Fake::start(Config {
+        fail_imports: HashSet::from([1]),
+        fail_status: Some(400),
+        ..Config::default()
+    })
+    .await;
+    let jobs = vec![
+        ImportJob::new(1, 10, points(50).collect::<Vec<_>>()),
+        ImportJob::new(2, 10, points(70).collect::<Vec<_>>()),
+    ];
+    let outcome = client(&fake)
+        .import_many(jobs, 1, ImportOptions::default())
+        .await;
+    assert!(!outcome.is_complete());
+    assert_eq!(outcome.jobs.len(), 2);
+    let failed: Vec<&blynk_api_ext::ImportError> = outcome.failed().collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        matches!(failed[0].source, Error::BadRequest { .. }),
+        "{failed:?}"
+    );
+    // Concurrency 1 runs device 1 first: its job failed, device 2's completed.
+    assert!(outcome.jobs[0].result.is_err());
+    assert_eq!(outcome.jobs[1].result.as_ref().unwrap().accepted, 70);
+    assert_eq!(outcome.accepted(), 70);
+    assert!(outcome.into_complete().is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,9 +522,10 @@ async fn batch_update_reports_are_merged_across_chunks() {
 }
 
 #[tokio::test]
-async fn a_failed_batch_update_chunk_says_where_to_resume() {
+async fn a_failed_batch_update_chunk_is_listed_with_its_rows_and_the_others_still_go() {
+    // Requests 2 and 3 (both attempts of the second chunk) are answered 429.
     let fake = Fake::start(Config {
-        throttle_requests: (2..=10).collect(),
+        throttle_requests: (2..=3).collect(),
         ..Config::default()
     })
     .await;
@@ -498,17 +536,22 @@ async fn a_failed_batch_update_chunk_says_where_to_resume() {
         .retry(blynk_api_ext::RetryConfig::standard().max_attempts(2))
         .build()
         .unwrap();
-    let err = blynk
+    let summary = blynk
         .batch_update(&rows(25_000), BatchUpdateOptions::default())
         .await
-        .unwrap_err();
-    assert_eq!(err.resume_from, 10_000);
-    assert_eq!(err.summary.rows, 10_000);
+        .unwrap();
+    assert_eq!(summary.rows, 15_000);
+    assert_eq!(summary.requests, 2);
+    assert_eq!(summary.failed.len(), 1);
+    assert_eq!(summary.failed[0].rows, 10_000..20_000);
     assert!(
-        matches!(err.source, Error::RateLimited { .. }),
+        matches!(summary.failed[0].error, Error::RateLimited { .. }),
         "{:?}",
-        err.source
+        summary.failed[0].error
     );
+    assert!(!summary.all_applied());
+    let err = summary.into_complete().unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! The configured client: https rules, redaction, spans, the user agent, native types.
+//! The configured client: https rules, redaction, the user agent, native types.
 
 mod support {
     pub mod mock;
@@ -6,7 +6,6 @@ mod support {
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use blynk_api_ext::clock::ManualClock;
 use blynk_api_ext::{Blynk, BuildError, Location, Value};
 use httpmock::Method::GET;
 use httpmock::MockServer;
@@ -55,44 +54,6 @@ fn secrets_are_redacted_from_debug_output() {
         .unwrap();
     let shown = format!("{blynk:?} {:?}", blynk.api());
     assert!(!shown.contains("super-secret-token"), "{shown}");
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn each_attempt_is_a_span_with_operation_attempt_and_status_and_no_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = MockServer::start_async().await;
-    first_then(&server, GET, VALUES, 503, None);
-    values_ok(&server);
-    let blynk = builder(&server)
-        .token("very-secret-token")
-        .clock(ManualClock::new())
-        .build()
-        .unwrap();
-    blynk.device_values(1).await.unwrap();
-
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        log.contains("operation=\"getDeviceDataStreamsV2\""),
-        "{log}"
-    );
-    assert!(
-        log.contains("attempt=1") && log.contains("attempt=2"),
-        "{log}"
-    );
-    assert!(
-        log.contains("status=503") && log.contains("status=200"),
-        "{log}"
-    );
-    assert!(!log.contains("very-secret-token"), "{log}");
 }
 
 #[tokio::test]

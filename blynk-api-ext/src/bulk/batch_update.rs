@@ -2,6 +2,9 @@
 //! chunks of at most [`limits::MAX_ROWS_PER_BATCH_UPDATE`](crate::limits::MAX_ROWS_PER_BATCH_UPDATE) rows and [`MAX_REQUEST_BYTES`], merges
 //! the reports of all chunks and maps skip reasons back to the caller's row numbers.
 
+use std::ops::Range;
+
+use crate::BatchUpdateReport;
 use crate::bulk::progress::{ProgressFn, report};
 use crate::client::Blynk;
 use crate::error::Error;
@@ -88,12 +91,16 @@ impl SkipCounters {
     }
 }
 
-/// What a batch update did, over all its requests.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What a batch update did, over all its requests. A request that failed after its retries
+/// does not discard the others: its rows are listed in [`failed`](Self::failed) and the update
+/// goes on.
+///
+/// All-or-nothing is one call away: [`into_complete`](Self::into_complete).
+#[derive(Debug, Default)]
 pub struct BatchUpdateSummary {
-    /// Rows sent.
+    /// Rows sent in requests that succeeded.
     pub rows: u64,
-    /// Requests made.
+    /// Requests that succeeded.
     pub requests: u64,
     /// Requests answered `204` (every row applied).
     pub fully_applied_requests: u64,
@@ -101,27 +108,68 @@ pub struct BatchUpdateSummary {
     pub counters: SkipCounters,
     /// Skip reasons of debug mode, mapped to the caller's row numbers where the reason names one.
     pub skipped: Vec<SkippedRow>,
+    /// Requests that failed after their retries: their rows and why, in row order. Resending
+    /// exactly these rows completes the update.
+    pub failed: Vec<FailedRows>,
+}
+
+/// The rows of one batch-update request that failed after its retries, and why.
+#[derive(Debug)]
+pub struct FailedRows {
+    /// The caller's row indices the request carried.
+    pub rows: Range<usize>,
+    /// Why it failed.
+    pub error: Error,
 }
 
 impl BatchUpdateSummary {
-    /// Whether every request answered `204`: every row was applied.
+    /// Whether every request succeeded and answered `204`: every row was applied.
     pub fn all_applied(&self) -> bool {
-        self.requests == self.fully_applied_requests
+        self.failed.is_empty() && self.requests == self.fully_applied_requests
+    }
+
+    /// Whether every request succeeded (rows may still have been skipped by the server).
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// All or nothing: `self` if every request succeeded, otherwise the error of the first
+    /// failed request.
+    pub fn into_complete(mut self) -> Result<Self, Error> {
+        if self.failed.is_empty() {
+            return Ok(self);
+        }
+        Err(self.failed.swap_remove(0).error)
     }
 }
 
-/// A batch update that stopped. Rows before [`resume_from`](Self::resume_from) were sent (their
-/// outcome is in `summary`); resending from there sends nothing twice.
+/// A batch update that stopped: a row was refused before its request was sent, or a request
+/// failed in a way every later request would too (credentials refused, permission missing,
+/// redirected to another region). Rows before [`resume_from`](Self::resume_from) were sent
+/// (their outcome is in `summary`, failed requests included); resending from there sends
+/// nothing twice.
 #[derive(Debug, thiserror::Error)]
 #[error("batch update stopped after {} rows; resume from row {resume_from}: {source}", summary.rows)]
 pub struct BatchUpdateError {
-    /// What the completed requests did.
+    /// What the requests made before stopping did.
     pub summary: BatchUpdateSummary,
     /// The first row not sent.
     pub resume_from: usize,
     /// Why it stopped.
     #[source]
     pub source: Error,
+}
+
+/// Whether a failed request means every later request of the update would fail too.
+fn stops_everything(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Auth { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::Redirected { .. }
+            | Error::InvalidInput { .. }
+    )
 }
 
 /// Parses `Row N` at the start of a skip reason (any case).
@@ -165,16 +213,17 @@ impl Blynk {
         options: BatchUpdateOptions,
     ) -> Result<BatchUpdateSummary, BatchUpdateError> {
         let mut summary = BatchUpdateSummary::default();
-        let stop =
-            |summary: &BatchUpdateSummary, resume_from: usize, source: Error| BatchUpdateError {
-                summary: summary.clone(),
+        let stop = |summary: &mut BatchUpdateSummary, resume_from: usize, source: Error| {
+            BatchUpdateError {
+                summary: std::mem::take(summary),
                 resume_from,
                 source,
-            };
+            }
+        };
         let labels = update.labels();
         if labels.is_empty() {
             let e = Error::invalid(BATCH_UPDATE, "labels", "at least 1 label is needed");
-            return Err(stop(&summary, 0, e));
+            return Err(stop(&mut summary, 0, e));
         }
         let rows = update.rows();
         let total = Some(rows.len() as u64);
@@ -184,7 +233,7 @@ impl Blynk {
         let mut start = 0usize;
         for (index, (device_id, cells)) in rows.iter().enumerate() {
             if let Err(e) = validate::batch_row(labels, index, cells) {
-                return Err(stop(&summary, start, e));
+                return Err(stop(&mut summary, start, e));
             }
             let row = wire::WireRow {
                 device_id: *device_id,
@@ -193,15 +242,15 @@ impl Blynk {
             match encoder.push(&row) {
                 Pushed::Added => {}
                 Pushed::Full { body, items } => {
-                    self.send_chunk(&mut summary, body, start, items)
-                        .await
-                        .map_err(|(resume, e)| stop(&summary, resume, e))?;
+                    if let Err(e) = self.send_chunk(&mut summary, body, start, items).await {
+                        return Err(stop(&mut summary, start, e));
+                    }
                     start = index;
                     report(&options.progress, start as u64, total);
                 }
                 Pushed::TooLarge | Pushed::Unencodable => {
                     return Err(stop(
-                        &summary,
+                        &mut summary,
                         start,
                         Error::invalid(
                             BATCH_UPDATE,
@@ -213,63 +262,66 @@ impl Blynk {
             }
         }
         if let Some((body, items)) = encoder.finish() {
-            self.send_chunk(&mut summary, body, start, items)
-                .await
-                .map_err(|(resume, e)| stop(&summary, resume, e))?;
+            if let Err(e) = self.send_chunk(&mut summary, body, start, items).await {
+                return Err(stop(&mut summary, start, e));
+            }
             report(&options.progress, rows.len() as u64, total);
         }
         Ok(summary)
     }
 
-    /// Sends one chunk of `items` rows starting at the caller's row `start`, and merges its
-    /// report into `summary`. On failure, the row to resume from and why.
+    /// Sends one chunk of `items` rows starting at the caller's row `start` and merges its
+    /// outcome into `summary`: its report, or its rows in [`BatchUpdateSummary::failed`]. An
+    /// error that every later request would meet too is returned instead, to stop the update.
     async fn send_chunk(
         &self,
         summary: &mut BatchUpdateSummary,
         body: Vec<u8>,
         start: usize,
         items: usize,
-    ) -> Result<(), (usize, Error)> {
-        let response = self
-            .post_json(BATCH_UPDATE, body)
-            .await
-            .map_err(|e| (start, e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|source| {
-            (
-                start,
-                Error::Transport {
-                    operation: BATCH_UPDATE,
-                    timeout: source.is_timeout(),
-                    source,
-                },
-            )
-        })?;
-        summary.requests += 1;
-        summary.rows += items as u64;
-        if status == reqwest::StatusCode::NO_CONTENT {
-            summary.fully_applied_requests += 1;
-        } else {
-            let report: crate::BatchUpdateReport = serde_json::from_slice(&bytes).map_err(|e| {
-                (
-                    start + items,
-                    Error::Decode {
-                        operation: BATCH_UPDATE,
-                        message: e.to_string(),
-                    },
-                )
-            })?;
-            merge_report(summary, &report, start);
+    ) -> Result<(), Error> {
+        match self.send_one_chunk(body).await {
+            Ok(outcome) => {
+                summary.requests += 1;
+                summary.rows += items as u64;
+                match outcome {
+                    None => summary.fully_applied_requests += 1,
+                    Some(report) => merge_report(summary, &report, start),
+                }
+                Ok(())
+            }
+            Err(error) if stops_everything(&error) => Err(error),
+            Err(error) => {
+                summary.failed.push(FailedRows {
+                    rows: start..start + items,
+                    error,
+                });
+                Ok(())
+            }
         }
-        Ok(())
+    }
+
+    /// One request: `None` for `204` (every row applied), or the `200` report.
+    async fn send_one_chunk(&self, body: Vec<u8>) -> Result<Option<BatchUpdateReport>, Error> {
+        let response = self.post_json(BATCH_UPDATE, body).await?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let bytes = response.bytes().await.map_err(|source| Error::Transport {
+            operation: BATCH_UPDATE,
+            timeout: source.is_timeout(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Decode {
+                operation: BATCH_UPDATE,
+                message: e.to_string(),
+            })
     }
 }
 
-fn merge_report(
-    summary: &mut BatchUpdateSummary,
-    report: &crate::BatchUpdateReport,
-    offset: usize,
-) {
+fn merge_report(summary: &mut BatchUpdateSummary, report: &BatchUpdateReport, offset: usize) {
     let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
     let c = &mut summary.counters;
     c.invalid_row_size += n(report.invalid_row_size);

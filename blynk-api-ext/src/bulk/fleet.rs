@@ -61,21 +61,74 @@ impl ReadOptions {
     }
 }
 
-/// The values of many devices.
-#[derive(Debug, Clone, PartialEq)]
+/// The values of many devices: what was read, what the server skipped, and what failed.
+/// Nothing that succeeded is discarded because another request failed.
+///
+/// All-or-nothing is one call away: [`into_complete`](Self::into_complete).
+#[derive(Debug)]
 pub struct FleetValues {
     /// Devices the server answered for, in the caller's order, each once.
     pub devices: Vec<DeviceValues>,
     /// Devices the server skipped (unknown, or not visible to the token), in the caller's order.
     pub missing: Vec<i32>,
+    /// Requests that failed after their retries: their devices (in the caller's order) and why.
+    /// Empty when every request succeeded.
+    pub failed: Vec<FailedDevices>,
     /// Requests made.
     pub requests: usize,
+}
+
+/// The devices of one request that failed after its retries, and why.
+#[derive(Debug)]
+pub struct FailedDevices {
+    /// The devices the request asked for, in the caller's order.
+    pub device_ids: Vec<i32>,
+    /// Why it failed.
+    pub error: Error,
+}
+
+impl FleetValues {
+    /// Whether every request succeeded (devices may still be [`missing`](Self::missing)).
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// The devices whose request failed, in the caller's order.
+    pub fn failed_device_ids(&self) -> impl Iterator<Item = i32> + '_ {
+        self.failed
+            .iter()
+            .flat_map(|f| f.device_ids.iter().copied())
+    }
+
+    /// All or nothing: `self` if every request succeeded, otherwise the error of the first
+    /// failed request (in the caller's order).
+    ///
+    /// ```no_run
+    /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
+    /// use blynk_api_ext::ReadOptions;
+    ///
+    /// let ids: Vec<i32> = (1..=250).collect();
+    /// let fleet = blynk
+    ///     .values_for_devices(&ids, ReadOptions::default())
+    ///     .await?
+    ///     .into_complete()?;
+    /// # let _ = fleet; Ok(()) }
+    /// ```
+    pub fn into_complete(mut self) -> Result<Self> {
+        if self.failed.is_empty() {
+            return Ok(self);
+        }
+        Err(self.failed.swap_remove(0).error)
+    }
 }
 
 impl Blynk {
     /// The current values of any number of devices: duplicates removed, split into requests of
     /// [`limits::MAX_DEVICES_PER_BATCH_READ`] devices run concurrently, results in the caller's
-    /// order, and the devices the server skipped listed in [`FleetValues::missing`].
+    /// order, the devices the server skipped listed in [`FleetValues::missing`], and the
+    /// requests that failed after their retries in [`FleetValues::failed`] with their errors:
+    /// one failed request does not discard the others. The only error returned is invalid
+    /// input, before anything is sent; use [`FleetValues::into_complete`] for all or nothing.
     ///
     /// ```no_run
     /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
@@ -84,6 +137,9 @@ impl Blynk {
     /// let ids: Vec<i32> = (1..=250).collect();
     /// let fleet = blynk.values_for_devices(&ids, ReadOptions::default().concurrency(8)).await?;
     /// println!("{} devices read in {} requests, {} missing", fleet.devices.len(), fleet.requests, fleet.missing.len());
+    /// for failed in &fleet.failed {
+    ///     eprintln!("devices {:?}: {}", failed.device_ids, failed.error);
+    /// }
     /// # Ok(()) }
     /// ```
     pub async fn values_for_devices(
@@ -115,29 +171,52 @@ impl Blynk {
             .collect();
         let requests = chunks.len();
         let filter = options.datastream_ids.as_deref();
-        let mut pending = stream::iter(chunks)
-            .map(|chunk| async move { (chunk.len(), self.batch_values(&chunk, filter).await) })
+        let mut pending = stream::iter(chunks.into_iter().enumerate())
+            .map(|(index, chunk)| async move {
+                let result = self.batch_values(&chunk, filter).await;
+                (index, chunk, result)
+            })
             .buffer_unordered(options.concurrency);
         let mut found: HashMap<i32, DeviceValues> = HashMap::with_capacity(unique.len());
+        let mut failed: Vec<(usize, FailedDevices)> = Vec::new();
         let mut done = 0u64;
-        while let Some((asked, result)) = pending.next().await {
-            for device in result? {
-                found.entry(device.device_id).or_insert(device);
+        while let Some((index, chunk, result)) = pending.next().await {
+            done += chunk.len() as u64;
+            match result {
+                Ok(answered) => {
+                    for device in answered {
+                        found.entry(device.device_id).or_insert(device);
+                    }
+                }
+                Err(error) => failed.push((
+                    index,
+                    FailedDevices {
+                        device_ids: chunk,
+                        error,
+                    },
+                )),
             }
-            done += asked as u64;
             report(&options.progress, done, Some(total));
         }
+        failed.sort_by_key(|(index, _)| *index);
+        let failed: Vec<FailedDevices> = failed.into_iter().map(|(_, f)| f).collect();
+        let not_asked: HashSet<i32> = failed
+            .iter()
+            .flat_map(|f| f.device_ids.iter().copied())
+            .collect();
         let mut devices = Vec::with_capacity(found.len());
         let mut missing = Vec::new();
         for &id in &unique {
             match found.remove(&id) {
                 Some(device) => devices.push(device),
+                None if not_asked.contains(&id) => {}
                 None => missing.push(id),
             }
         }
         Ok(FleetValues {
             devices,
             missing,
+            failed,
             requests,
         })
     }

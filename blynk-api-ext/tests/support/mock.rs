@@ -4,8 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
-
 use blynk_api_ext::Blynk;
 use blynk_api_ext::clock::ManualClock;
 use httpmock::Method::GET;
@@ -62,18 +60,4 @@ pub fn first_then(
             }
         })
         .up_to_n_times(1);
-}
-
-/// Collects everything tracing writes.
-#[derive(Clone, Default)]
-pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
