@@ -121,18 +121,21 @@ impl Org {
                 series.insert(*ts, *v);
             }
         }
-        let mut values = HashMap::new();
-        for (key, series) in &history {
-            if let Some((ts, v)) = series.last() {
-                values.insert(*key, (json!(v), ts));
-            }
-        }
-        for v in &seed.values {
-            values.insert(
-                (v.device_id, v.datastream_id),
-                (v.value.clone(), v.updated_at),
-            );
-        }
+        let values = match &seed.values {
+            Some(list) => list
+                .iter()
+                .map(|v| {
+                    (
+                        (v.device_id, v.datastream_id),
+                        (v.value.clone(), v.updated_at),
+                    )
+                })
+                .collect(),
+            None => history
+                .iter()
+                .filter_map(|(key, series)| series.last().map(|(ts, v)| (*key, (json!(v), ts))))
+                .collect(),
+        };
         let properties = seed
             .properties
             .iter()
