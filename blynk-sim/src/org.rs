@@ -117,9 +117,7 @@ impl Org {
             if let Some(generator) = h.generated {
                 series.set_generator(generator);
             }
-            for (ts, v) in &h.points {
-                series.insert(*ts, *v);
-            }
+            series.insert_many(h.points.clone());
         }
         let values = match &seed.values {
             Some(list) => list
@@ -169,13 +167,10 @@ impl Org {
         let now = self.now();
         while self.pending.front().is_some_and(|p| p.visible_at <= now) {
             if let Some(done) = self.pending.pop_front() {
-                let series = self
-                    .history
+                self.history
                     .entry((done.device_id, done.datastream_id))
-                    .or_default();
-                for (ts, v) in done.points {
-                    series.insert(ts, v);
-                }
+                    .or_default()
+                    .insert_many(done.points);
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::auth::{TOKEN_OPERATION, TOKEN_PATH, basic_auth};
 use crate::clock::Clock;
 use crate::counters::Live;
 use crate::faults::{Decision, FaultState};
-use crate::log::{LoggedRequest, RequestLog, keep};
+use crate::log::{Entry, Kept, RequestLog, keep};
 use crate::ops::{self, Call};
 use crate::org::{ImportLimit, Org};
 use crate::query::{self, Query, param};
@@ -314,25 +314,19 @@ fn finish(
         }
     }
     let limit = shared.config.log_body_limit;
-    let (body, body_summary) = if received.bytes.is_empty() {
-        (None, None)
-    } else {
-        keep(&received.bytes, received.json, limit)
+    let body = keep(&received.bytes, received.json.as_ref(), limit);
+    let response = match &encoded {
+        Some(bytes) => keep(bytes, answer.body.as_ref(), limit),
+        None => Kept::Nothing,
     };
-    let (response, response_summary) = match &encoded {
-        Some(bytes) => keep(bytes, answer.body.clone(), limit),
-        None => (None, None),
-    };
-    lock(&shared.log).push(LoggedRequest {
+    lock(&shared.log).push(Entry {
         operation: received.operation,
         method: received.method.to_string(),
         path: received.path.to_string(),
         query: received.query,
         body,
-        body_summary,
         status: answer.status,
         response,
-        response_summary,
         injected,
         dropped: deliver == Deliver::Dropped,
     });
