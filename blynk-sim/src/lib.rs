@@ -100,7 +100,9 @@ use std::time::Duration;
 pub use admin::ENDPOINTS;
 pub use counters::Counters;
 pub use faults::{FaultError, Faults, RateLimit};
-pub use log::{BodySummary, DEFAULT_LOG_BODY_LIMIT, DEFAULT_LOG_CAPACITY, LoggedRequest};
+pub use log::{
+    BodySummary, DEFAULT_LOG_BODY_LIMIT, DEFAULT_LOG_CAPACITY, LOG_BODY_BUDGET, LoggedRequest,
+};
 pub use org::ImportLimit;
 pub use seed::{
     Client, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, DEMO_VIEWER_TOKEN, Datastream, Device,

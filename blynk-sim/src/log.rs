@@ -1,6 +1,7 @@
 //! The request log: a ring buffer of what was received and answered (default
-//! [`DEFAULT_LOG_CAPACITY`] entries, oldest dropped first), with bodies above a size kept only as
-//! a [`BodySummary`], so memory stays bounded however long the simulator runs.
+//! [`DEFAULT_LOG_CAPACITY`] entries and at most [`LOG_BODY_BUDGET`] bytes of bodies, oldest dropped
+//! first), with bodies kept as JSON text and those above a size only as a [`BodySummary`], so
+//! memory stays bounded however long the simulator runs.
 
 use std::collections::VecDeque;
 
@@ -74,50 +75,119 @@ pub struct LoggedRequest {
     pub dropped: bool,
 }
 
-/// A body as the log keeps it: whole when small, summarised when large.
-pub(crate) fn keep(
-    bytes: &[u8],
-    json: Option<Value>,
-    limit: usize,
-) -> (Option<Value>, Option<BodySummary>) {
-    if bytes.len() <= limit {
-        (json, None)
-    } else {
-        let summary = BodySummary::of(bytes, json.as_ref());
-        (None, Some(summary))
+/// A body as the log keeps it: the JSON text when small (parsed again when read, which costs far
+/// less memory than a kept `Value`), a summary when large.
+#[derive(Debug, Clone)]
+pub(crate) enum Kept {
+    Nothing,
+    Json(Box<[u8]>),
+    Summary(BodySummary),
+}
+
+impl Kept {
+    fn bytes(&self) -> usize {
+        match self {
+            Kept::Json(b) => b.len(),
+            _ => 0,
+        }
+    }
+
+    fn split(&self) -> (Option<Value>, Option<BodySummary>) {
+        match self {
+            Kept::Nothing => (None, None),
+            Kept::Json(b) => (serde_json::from_slice(b).ok(), None),
+            Kept::Summary(s) => (None, Some(s.clone())),
+        }
     }
 }
 
-/// The ring buffer.
+/// Keeps `bytes` whole when at most `limit` long and JSON, as a summary when longer.
+pub(crate) fn keep(bytes: &[u8], json: Option<&Value>, limit: usize) -> Kept {
+    match json {
+        _ if bytes.len() > limit => Kept::Summary(BodySummary::of(bytes, json)),
+        Some(_) => Kept::Json(bytes.into()),
+        None => Kept::Nothing,
+    }
+}
+
+/// One entry as stored.
+pub(crate) struct Entry {
+    pub(crate) operation: Option<&'static str>,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) body: Kept,
+    pub(crate) status: u16,
+    pub(crate) response: Kept,
+    pub(crate) injected: bool,
+    pub(crate) dropped: bool,
+}
+
+impl Entry {
+    fn kept_bytes(&self) -> usize {
+        self.body.bytes() + self.response.bytes()
+    }
+
+    fn to_logged(&self) -> LoggedRequest {
+        let (body, body_summary) = self.body.split();
+        let (response, response_summary) = self.response.split();
+        LoggedRequest {
+            operation: self.operation,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            body,
+            body_summary,
+            status: self.status,
+            response,
+            response_summary,
+            injected: self.injected,
+            dropped: self.dropped,
+        }
+    }
+}
+
+/// The ring buffer: at most `capacity` entries and [`LOG_BODY_BUDGET`] bytes of kept bodies; the
+/// oldest entries go first.
 pub(crate) struct RequestLog {
-    entries: VecDeque<LoggedRequest>,
+    entries: VecDeque<Entry>,
     capacity: usize,
+    kept_bytes: usize,
     /// Requests logged since the start or the last clear, including those no longer kept.
     total: u64,
 }
+
+/// Most bytes of whole bodies the log keeps, whatever its capacity in entries.
+pub const LOG_BODY_BUDGET: usize = 16 * 1024 * 1024;
 
 impl RequestLog {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: VecDeque::new(),
             capacity,
+            kept_bytes: 0,
             total: 0,
         }
     }
 
-    pub(crate) fn push(&mut self, entry: LoggedRequest) {
+    pub(crate) fn push(&mut self, entry: Entry) {
         self.total += 1;
         if self.capacity == 0 {
             return;
         }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-        }
+        self.kept_bytes += entry.kept_bytes();
         self.entries.push_back(entry);
+        while self.entries.len() > self.capacity
+            || (self.kept_bytes > LOG_BODY_BUDGET && self.entries.len() > 1)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.kept_bytes -= old.kept_bytes();
+            }
+        }
     }
 
     pub(crate) fn entries(&self) -> Vec<LoggedRequest> {
-        self.entries.iter().cloned().collect()
+        self.entries.iter().map(Entry::to_logged).collect()
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -125,7 +195,8 @@ impl RequestLog {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = VecDeque::new();
+        self.kept_bytes = 0;
         self.total = 0;
     }
 }
@@ -135,17 +206,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn entry(status: u16) -> LoggedRequest {
-        LoggedRequest {
+    fn entry(status: u16, body: Kept) -> Entry {
+        Entry {
             operation: None,
             method: "GET".into(),
             path: "/".into(),
             query: Vec::new(),
-            body: None,
-            body_summary: None,
+            body,
             status,
-            response: None,
-            response_summary: None,
+            response: Kept::Nothing,
             injected: false,
             dropped: false,
         }
@@ -155,7 +224,7 @@ mod tests {
     fn the_log_keeps_the_newest_entries_up_to_its_capacity() {
         let mut log = RequestLog::new(3);
         for status in 1..=5 {
-            log.push(entry(status));
+            log.push(entry(status, Kept::Nothing));
         }
         let kept: Vec<u16> = log.entries().iter().map(|e| e.status).collect();
         assert_eq!(kept, [3, 4, 5]);
@@ -169,14 +238,25 @@ mod tests {
         let body =
             json!({"values": (0..100).map(|i| json!({"ts": i, "value": i})).collect::<Vec<_>>()});
         let bytes = serde_json::to_vec(&body).unwrap();
-        let (kept, summary) = keep(&bytes, Some(body.clone()), 64);
-        assert!(kept.is_none());
-        let summary = summary.unwrap();
+        let Kept::Summary(summary) = keep(&bytes, Some(&body), 64) else {
+            panic!("summarised")
+        };
         assert_eq!(summary.items, Some(100));
         assert_eq!(summary.bytes, bytes.len());
         assert_eq!(summary, BodySummary::of(&bytes, Some(&body)));
         assert_ne!(summary.fnv1a, BodySummary::of(b"other", None).fnv1a);
-        let (kept, summary) = keep(b"{}", Some(json!({})), 64);
-        assert_eq!((kept, summary), (Some(json!({})), None));
+        let small = keep(b"{}", Some(&json!({})), 64);
+        assert_eq!(small.split(), (Some(json!({})), None));
+    }
+
+    #[test]
+    fn the_log_drops_its_oldest_entries_beyond_its_byte_budget() {
+        let mut log = RequestLog::new(usize::MAX);
+        let body = vec![b'1'; LOG_BODY_BUDGET / 4];
+        for status in 1..=6 {
+            log.push(entry(status, Kept::Json(body.clone().into())));
+        }
+        let kept: Vec<u16> = log.entries().iter().map(|e| e.status).collect();
+        assert_eq!(kept, [3, 4, 5, 6]);
     }
 }

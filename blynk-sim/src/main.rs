@@ -5,6 +5,7 @@
 //! cargo run -p blynk-sim -- --seed my-org.json --rules rules.json --strict
 //! ```
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -182,9 +183,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("blynk-sim listening on {}", sim.base_url());
+    // Printing fails only when nobody reads standard output; the server runs on regardless.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "blynk-sim listening on {}", sim.base_url());
     if args.seed.is_none() {
-        println!(
+        let _ = writeln!(
+            out,
             "demo credentials: token {} | client credentials {} / {} | viewer token {}",
             blynk_sim::DEMO_TOKEN,
             blynk_sim::DEMO_CLIENT_ID,
@@ -192,7 +196,11 @@ async fn main() -> ExitCode {
             blynk_sim::DEMO_VIEWER_TOKEN
         );
     }
-    println!("simulator endpoints: {}", blynk_sim::ENDPOINTS.join(", "));
+    let _ = writeln!(
+        out,
+        "simulator endpoints: {}",
+        blynk_sim::ENDPOINTS.join(", ")
+    );
     sim.wait().await;
     ExitCode::SUCCESS
 }

@@ -117,22 +117,23 @@ impl Org {
             if let Some(generator) = h.generated {
                 series.set_generator(generator);
             }
-            for (ts, v) in &h.points {
-                series.insert(*ts, *v);
-            }
+            series.insert_many(h.points.clone());
         }
-        let mut values = HashMap::new();
-        for (key, series) in &history {
-            if let Some((ts, v)) = series.last() {
-                values.insert(*key, (json!(v), ts));
-            }
-        }
-        for v in &seed.values {
-            values.insert(
-                (v.device_id, v.datastream_id),
-                (v.value.clone(), v.updated_at),
-            );
-        }
+        let values = match &seed.values {
+            Some(list) => list
+                .iter()
+                .map(|v| {
+                    (
+                        (v.device_id, v.datastream_id),
+                        (v.value.clone(), v.updated_at),
+                    )
+                })
+                .collect(),
+            None => history
+                .iter()
+                .filter_map(|(key, series)| series.last().map(|(ts, v)| (*key, (json!(v), ts))))
+                .collect(),
+        };
         let properties = seed
             .properties
             .iter()
@@ -166,13 +167,10 @@ impl Org {
         let now = self.now();
         while self.pending.front().is_some_and(|p| p.visible_at <= now) {
             if let Some(done) = self.pending.pop_front() {
-                let series = self
-                    .history
+                self.history
                     .entry((done.device_id, done.datastream_id))
-                    .or_default();
-                for (ts, v) in done.points {
-                    series.insert(ts, v);
-                }
+                    .or_default()
+                    .insert_many(done.points);
             }
         }
     }

@@ -256,9 +256,10 @@ pub struct Seed {
     /// History.
     #[serde(default)]
     pub history: Vec<SeedHistory>,
-    /// Current values (beyond the last point of each history, which is current anyway).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<SeedValue>,
+    /// Current values. When absent, the last point of each history is current; when given, it is
+    /// the complete list (as `GET /__sim/state` writes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<SeedValue>>,
     /// Widget properties.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<SeedProperty>,
@@ -389,7 +390,7 @@ impl Seed {
                 points,
                 generated: None,
             }],
-            values: Vec::new(),
+            values: None,
             properties: Vec::new(),
             token_ttl_secs: default_token_ttl(),
         }
@@ -439,6 +440,7 @@ impl Seed {
             .chain(
                 self.values
                     .iter()
+                    .flatten()
                     .map(|v| (v.device_id, v.datastream_id, "value")),
             )
             .chain(

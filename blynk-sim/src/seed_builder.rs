@@ -85,7 +85,7 @@ impl Seed {
             clients: Vec::new(),
             tokens: Vec::new(),
             history: Vec::new(),
-            values: Vec::new(),
+            values: None,
             properties: Vec::new(),
             token_ttl_secs: default_token_ttl(),
         }
@@ -177,7 +177,8 @@ impl SeedBuilder {
         self
     }
 
-    /// A current value, set at `updated_at` (epoch milliseconds).
+    /// A current value, set at `updated_at` (epoch milliseconds). Once one is given, the list of
+    /// values is complete: histories no longer make their last point current.
     pub fn value(
         mut self,
         device_id: i32,
@@ -185,12 +186,15 @@ impl SeedBuilder {
         value: Value,
         updated_at: i64,
     ) -> Self {
-        self.seed.values.push(SeedValue {
-            device_id,
-            datastream_id,
-            value,
-            updated_at,
-        });
+        self.seed
+            .values
+            .get_or_insert_with(Vec::new)
+            .push(SeedValue {
+                device_id,
+                datastream_id,
+                value,
+                updated_at,
+            });
         self
     }
 

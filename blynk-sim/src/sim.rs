@@ -126,7 +126,8 @@ impl SimBuilder {
         self
     }
 
-    /// Entries the request log keeps (default 10,000; the oldest go first).
+    /// Entries the request log keeps (default 10,000; the oldest go first, also when the kept
+    /// bodies pass [`crate::LOG_BODY_BUDGET`]).
     pub fn log_capacity(mut self, entries: usize) -> Self {
         self.log_capacity = entries;
         self

@@ -77,7 +77,7 @@ impl Org {
             clients: self.seed.clients.clone(),
             tokens: self.seed.tokens.clone(),
             history,
-            values,
+            values: Some(values),
             properties,
             token_ttl_secs: self.seed.token_ttl_secs,
         }
