@@ -11,12 +11,53 @@ use proptest::prelude::*;
 /// Words people (and typos) put on a `blynk` command line.
 fn token() -> impl Strategy<Value = String> {
     let words = prop::sample::select(vec![
-        "values", "set", "set-many", "history", "import", "batch-update", "property", "help",
-        "--from", "--to", "--devices", "--datastreams", "--page-size", "--format", "--resume-from",
-        "--json", "-v", "-vvv", "--text", "--debug", "--concurrency", "--timeout", "--read-ahead",
-        "--server", "--token", "--region", "--config", "--", "-", "csv", "jsonl", "table", "now",
-        "label", "color", "min", "=", ",", "-1h", "-7d", "1=2", "1=-5", "-74.0,40.7", "NaN",
-        "inf", "1e400", "",
+        "values",
+        "set",
+        "set-many",
+        "history",
+        "import",
+        "batch-update",
+        "property",
+        "help",
+        "--from",
+        "--to",
+        "--devices",
+        "--datastreams",
+        "--page-size",
+        "--format",
+        "--resume-from",
+        "--json",
+        "-v",
+        "-vvv",
+        "--text",
+        "--debug",
+        "--concurrency",
+        "--timeout",
+        "--read-ahead",
+        "--server",
+        "--token",
+        "--region",
+        "--config",
+        "--",
+        "-",
+        "csv",
+        "jsonl",
+        "table",
+        "now",
+        "label",
+        "color",
+        "min",
+        "=",
+        ",",
+        "-1h",
+        "-7d",
+        "1=2",
+        "1=-5",
+        "-74.0,40.7",
+        "NaN",
+        "inf",
+        "1e400",
+        "",
     ])
     .prop_map(str::to_string);
     prop_oneof![
@@ -53,7 +94,12 @@ fn file_bytes() -> impl Strategy<Value = Vec<u8>> {
         Just("[500,500]".to_string()),
     ];
     let row = prop::collection::vec(cell, 0..4).prop_map(|cells| cells.join(","));
-    let header = prop::sample::select(vec!["ts,value", "deviceId,Temperature,Mode", "deviceId", "x"]);
+    let header = prop::sample::select(vec![
+        "ts,value",
+        "deviceId,Temperature,Mode",
+        "deviceId",
+        "x",
+    ]);
     let csv = (header, prop::collection::vec(row, 0..12)).prop_map(|(h, rows)| {
         let mut text = format!("{h}\n");
         for r in rows {
