@@ -7,7 +7,11 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use blynk_api_ext::{BatchUpdate, Location, Point, Value, from_millis, to_millis};
+use std::time::SystemTime;
+
+use blynk_api_ext::{
+    BatchUpdate, Error, ImportOptions, Location, Point, Value, from_millis, validate,
+};
 use jiff::Timestamp;
 
 use crate::time::parse_millis;
@@ -107,20 +111,18 @@ fn number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
-/// The checks the library runs on a point before sending it: a value JSON can carry and the API
-/// accepts, and a time from 1970 on.
-fn check_point(point: &Point) -> Result<(), (u64, String)> {
-    point
-        .value
-        .check()
-        .map_err(|reason| (2, format!("bad value: {reason}")))?;
-    if to_millis(point.at).is_none() {
-        return Err((
-            1,
-            "bad timestamp: the API stores times from 1970-01-01T00:00:00Z on".into(),
-        ));
+/// The library's own check of an import point ([`validate::import_point`]), so that a file that
+/// passes here is not refused halfway through the import. Returns the column at fault (1 for the
+/// time, 2 for the value) and the reason.
+fn check_point(point: &Point, position: u64, now: SystemTime) -> Result<(), (u64, String)> {
+    match validate::import_point(point, position, &ImportOptions::default(), now) {
+        Ok(_) => Ok(()),
+        Err(Error::InvalidInput { field, reason, .. }) if field.ends_with(".value") => {
+            Err((2, format!("bad value: {reason}")))
+        }
+        Err(Error::InvalidInput { reason, .. }) => Err((1, format!("bad timestamp: {reason}"))),
+        Err(other) => Err((1, other.to_string())),
     }
-    Ok(())
 }
 
 /// The points of `input`, lazily; each item is a point or the first error. Relative times count
@@ -132,8 +134,12 @@ pub fn points_from<R: Read + Send + 'static>(
     now: Timestamp,
 ) -> Result<Box<dyn Iterator<Item = Result<Point, InputError>> + Send>, InputError> {
     let owned = path.to_path_buf();
-    let checked = move |point: Point, line: u64| {
-        check_point(&point)
+    let wall = SystemTime::from(now);
+    let mut position = 0u64;
+    let mut checked = move |point: Point, line: u64| {
+        let this = position;
+        position += 1;
+        check_point(&point, this, wall)
             .map(|()| point)
             .map_err(|(column, message)| err(&owned, line, column, message))
     };
@@ -185,7 +191,9 @@ pub fn points_from<R: Read + Send + 'static>(
                     let n = index as u64 + 1;
                     let line =
                         line.map_err(|e| err(&owned, n, 1, format!("unreadable line: {e}")))?;
-                    json_point(&line, now).map_err(|(c, m)| err(&owned, n, c, m))
+                    let this = position;
+                    position += 1;
+                    json_point(&line, now, this).map_err(|(c, m)| err(&owned, n, c, m))
                 });
             Ok(Box::new(iter))
         }
@@ -193,7 +201,7 @@ pub fn points_from<R: Read + Send + 'static>(
 }
 
 /// One JSON Lines point; errors carry their column.
-fn json_point(line: &str, now: Timestamp) -> Result<Point, (u64, String)> {
+fn json_point(line: &str, now: Timestamp, position: u64) -> Result<Point, (u64, String)> {
     let json: serde_json::Value =
         serde_json::from_str(line).map_err(|e| (e.column() as u64, format!("bad JSON: {e}")))?;
     let column_of = |key: &str| {
@@ -231,7 +239,7 @@ fn json_point(line: &str, now: Timestamp) -> Result<Point, (u64, String)> {
         )
     })?;
     let point = Point::new(from_millis(ts), value);
-    check_point(&point).map_err(|(column, message)| {
+    check_point(&point, position, SystemTime::from(now)).map_err(|(column, message)| {
         let key = if column == 1 { "ts" } else { "value" };
         (column_of(key), message)
     })?;

@@ -63,6 +63,7 @@ pub fn cause(error: &reqwest::Error) -> Cause {
     } else if text.contains("dns error") || text.contains("failed to lookup address") {
         Cause::Dns
     } else if text.contains("invalid http")
+        || text.contains("unexpected message")
         || text.contains("http/0.9")
         || text.contains("parse")
         || text.contains("invalid status")
@@ -78,6 +79,17 @@ pub fn cause(error: &reqwest::Error) -> Cause {
     } else {
         Cause::Other
     }
+}
+
+/// The deepest cause below the request error (whose own text names the URL).
+fn innermost(error: &reqwest::Error) -> String {
+    let mut last = None;
+    let mut next = error.source();
+    while let Some(e) = next {
+        last = Some(e.to_string());
+        next = e.source();
+    }
+    last.unwrap_or_else(|| "no further detail".to_string())
 }
 
 /// `host:port` of the request, if the error knows it (never the user, password, path or query).
@@ -133,7 +145,7 @@ pub fn describe(error: &reqwest::Error) -> (String, String) {
             "try again; if it persists, check the server and any proxy between".into(),
         ),
         Cause::Other => (
-            format!("request to {at} failed"),
+            format!("request to {at} failed: {}", innermost(error)),
             "check the network and --server/BLYNK_SERVER; -v shows more".into(),
         ),
     }

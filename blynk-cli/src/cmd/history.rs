@@ -32,7 +32,8 @@ pub struct Args {
     #[arg(help = super::DATASTREAM_HELP)]
     pub datastream: i32,
     /// Start: RFC 3339 with Z or an offset (2024-01-01T00:00:00Z), epoch milliseconds
-    /// (1704067200000, negative before 1970), now, or a span before now (-1h, -7d, -1h30m).
+    /// (1704067200000; 0 or less: from the first point), now, or a span before now (-1h, -7d,
+    /// -1h30m).
     #[arg(long, allow_hyphen_values = true, value_name = "TIME")]
     pub from: String,
     /// End, in the same forms (default: now).
@@ -70,10 +71,12 @@ impl Args {
             Some(t) => time("to", t)?,
             None => ctx.now.as_millisecond(),
         };
-        if from < 0 || to < 0 {
+        // Nothing is stored before 1970: an earlier start reads from the first point.
+        let from = from.max(0);
+        if to < 0 {
             return Err(Failure::input(
-                format!("--{} is before 1970", if from < 0 { "from" } else { "to" }),
-                "the API stores times from 1970-01-01T00:00:00Z on",
+                "--to is before 1970: the API stores nothing that early",
+                "use a later --to, or leave it out to read up to now",
             ));
         }
         if from > to {

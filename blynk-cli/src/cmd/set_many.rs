@@ -18,11 +18,7 @@ pub struct Args {
     #[arg(help = super::DEVICE_HELP)]
     pub device: i32,
     /// `DATASTREAM=VALUE` pairs, e.g. `1=21.5 3=eco 4=-74.0,40.7` (each datastream once).
-    #[arg(
-        required = true,
-        allow_hyphen_values = true,
-        value_name = "DATASTREAM=VALUE"
-    )]
+    #[arg(required = true, value_name = "DATASTREAM=VALUE")]
     pub values: Vec<String>,
 }
 
