@@ -116,3 +116,8 @@ pub mod mock_support;
 pub mod mock {
     include!(concat!(env!("OUT_DIR"), "/mocks.rs"));
 }
+
+// This crate's README (its registry page) compiles as doc tests, so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeExamples;
