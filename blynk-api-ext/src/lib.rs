@@ -134,3 +134,8 @@ pub mod internals {
     }
 }
 pub use wire::MAX_REQUEST_BYTES;
+
+// This crate's README (its registry page) compiles as doc tests, so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeExamples;

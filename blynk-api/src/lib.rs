@@ -51,6 +51,19 @@ pub mod operations;
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
+/// The OpenAPI document this crate is generated from, as JSON text: the package's copy of the
+/// workspace's `openapi/blynk-platform.json` (`cargo xtask regen` keeps the two equal), so
+/// dependents such as a simulator validating exchanges read the same document without reaching
+/// outside their own package.
+///
+/// ```
+/// let doc: serde_json::Value = serde_json::from_str(blynk_api::DOCUMENT).unwrap();
+/// for operation in blynk_api::operations::ALL {
+///     assert!(doc["paths"].get(operation.path).is_some(), "{}", operation.id);
+/// }
+/// ```
+pub const DOCUMENT: &str = include_str!("../openapi/blynk-platform.json");
+
 /// Limits the API document states, read from it at build time.
 ///
 /// ```
@@ -116,3 +129,8 @@ pub mod mock_support;
 pub mod mock {
     include!(concat!(env!("OUT_DIR"), "/mocks.rs"));
 }
+
+// This crate's README (its registry page) compiles as doc tests, so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeExamples;

@@ -124,3 +124,8 @@ pub const MAX_BODY_BYTES: usize = blynk_api::operations::MAX_REQUEST_BYTES;
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+// This crate's README (its registry page) compiles as doc tests, so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeExamples;

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::query::Query;
 
-/// The merged document `blynk-api` is generated from.
-const DOCUMENT: &str = include_str!("../../openapi/blynk-platform.json");
+/// The merged document `blynk-api` is generated from (shipped in its package).
+const DOCUMENT: &str = blynk_api::DOCUMENT;
 
 /// Violations kept for `GET /__sim/violations` (all are counted).
 pub const MAX_KEPT_VIOLATIONS: usize = 1_000;
