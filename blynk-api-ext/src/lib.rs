@@ -79,7 +79,10 @@ pub use bulk::batch_update::{
 };
 pub use bulk::fleet::{FailedDevices, FleetValues, ReadOptions};
 pub use bulk::history::{HistoryRequest, HistoryStream};
-pub use bulk::import::{FuturePoints, ImportError, ImportOptions, ImportReport};
+pub use bulk::import::{
+    DEFAULT_MAX_UNKNOWN_SENDS, DEFAULT_RECONCILE_DEADLINE, DEFAULT_RECONCILE_POLL, FuturePoints,
+    ImportError, ImportOptions, ImportReport, UnresolvedPoint,
+};
 pub use bulk::import_many::{ImportJob, ImportManyReport, JobOutcome};
 pub use bulk::progress::{Progress, ProgressFn};
 pub use client::{

@@ -8,8 +8,7 @@ use blynk_api::ResponseValue;
 use blynk_api::limits;
 use blynk_api::operations::{self, Operation};
 use blynk_api::types::{
-    DataStreamPropertyName, ErrorResponse, ImportDeviceBatchDataBodyValuesItem,
-    UpdateDeviceDataStreamPropertyBodyValue,
+    DataStreamPropertyName, ErrorResponse, UpdateDeviceDataStreamPropertyBodyValue,
 };
 
 use crate::client::Blynk;
@@ -284,7 +283,10 @@ impl Blynk {
 
     /// Imports up to [`limits::MAX_POINTS_PER_IMPORT`] historical points into one datastream
     /// (`importDeviceBatchData`). The server processes the import asynchronously and silently
-    /// skips points more than a month in the future.
+    /// skips points more than a month in the future. A body over [`crate::MAX_REQUEST_BYTES`] is
+    /// refused with [`Error::InvalidInput`] before sending. A failure with an unknown outcome (a
+    /// broken connection, a 5xx) may have been applied: [`Blynk::import_history`] reconciles
+    /// those.
     ///
     /// ```no_run
     /// # async fn run(blynk: blynk_api_ext::Blynk) -> blynk_api_ext::Result<()> {
@@ -299,37 +301,8 @@ impl Blynk {
     /// # Ok(()) }
     /// ```
     pub async fn import(&self, device_id: i32, datastream_id: i32, points: &[Point]) -> Result<()> {
-        if points.len() < limits::MIN_POINTS_PER_IMPORT {
-            return Err(Error::invalid(IMPORT, "points", "must not be empty"));
-        }
-        if points.len() > limits::MAX_POINTS_PER_IMPORT {
-            return Err(Error::invalid(
-                IMPORT,
-                "points",
-                format!(
-                    "{} points given, the API accepts at most {} per request",
-                    points.len(),
-                    limits::MAX_POINTS_PER_IMPORT
-                ),
-            ));
-        }
-        let mut values = Vec::with_capacity(points.len());
-        for (index, point) in points.iter().enumerate() {
-            check_value(IMPORT, &format!("points[{index}].value"), &point.value)?;
-            let ts = to_millis(point.at).ok_or_else(|| {
-                Error::invalid(IMPORT, format!("points[{index}].at"), "is before 1970")
-            })?;
-            values.push(ImportDeviceBatchDataBodyValuesItem {
-                ts,
-                value: point.value.to_raw(),
-            });
-        }
-        let request = self.api().import_device_batch_data().body_map(|b| {
-            b.device_id(device_id)
-                .data_stream_id(datastream_id)
-                .values(values)
-        });
-        self.call(IMPORT, request.send()).await
+        let body = crate::bulk::import::single_import_body(device_id, datastream_id, points)?;
+        self.post_json(IMPORT, body).await.map(|_| ())
     }
 
     /// Updates a widget property of a datastream (`updateDeviceDataStreamProperty`). The value is

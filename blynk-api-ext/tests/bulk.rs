@@ -209,6 +209,8 @@ async fn a_failed_chunk_reports_where_to_resume_and_resuming_loses_and_repeats_n
     let fake = Fake::start(Config {
         keep_points: true,
         fail_imports: HashSet::from([2]),
+        // Known not applied; a 5xx would be reconciled instead (tests/import_reconcile.rs).
+        fail_status: Some(400),
         ..Config::default()
     })
     .await;
@@ -219,8 +221,9 @@ async fn a_failed_chunk_reports_where_to_resume_and_resuming_loses_and_repeats_n
         .unwrap_err();
     assert_eq!(err.accepted, 10_000);
     assert_eq!(err.resume_from, 10_000);
+    assert!(!err.resume_needs_skip_existing());
     assert!(
-        matches!(err.source, Error::Server { status: 500, .. }),
+        matches!(err.source, Error::BadRequest { .. }),
         "{:?}",
         err.source
     );
