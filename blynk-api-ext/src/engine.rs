@@ -126,6 +126,7 @@ impl Engine {
         let mut reauthorized = false;
         let mut attempt = 0u32;
         let mut backoff = Duration::ZERO;
+        let mut retried = false;
         let mut retry_cost = 0u32;
         loop {
             attempt += 1;
@@ -216,8 +217,10 @@ impl Engine {
                 )
             };
             let timed_out = observed == AttemptOutcome::TimedOut;
+            // A 429 was not processed and is the pacer's to slow down: it draws nothing from
+            // the retry budget, which is there for failures (5xx, transport, timeouts).
             let delay = delay.filter(|_| {
-                let granted = shared.pacer.try_retry(timed_out);
+                let granted = throttled || shared.pacer.try_retry(timed_out);
                 if !granted {
                     span.in_scope(|| tracing::debug!("retry budget spent: not retrying"));
                 }
@@ -229,7 +232,10 @@ impl Engine {
                     span.in_scope(|| {
                         tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
                     });
-                    retry_cost = if timed_out {
+                    retried = true;
+                    retry_cost = if throttled {
+                        0
+                    } else if timed_out {
                         RETRY_TIMEOUT_COST
                     } else {
                         RETRY_COST
@@ -240,7 +246,7 @@ impl Engine {
                 }
                 None => {
                     if matches!(&result, Ok(r) if r.status().is_success()) {
-                        shared.pacer.succeeded(retry_cost);
+                        shared.pacer.succeeded(retried, retry_cost);
                     }
                     return (result, server_wait);
                 }

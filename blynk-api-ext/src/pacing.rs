@@ -12,7 +12,8 @@
 //! - **A retry budget** ([`Pacing::retry_budget`]), as smithy's retry token bucket: 500 tokens, a
 //!   retry costs 5 (10 after a timeout), a success returns 1, a successful retry returns its cost.
 //!   With the bucket empty, failures are returned instead of retried, so a storm of failures
-//!   cannot multiply the load.
+//!   cannot multiply the load. Retries after a 429 cost nothing: the server processed nothing,
+//!   and slowing down for it is the limiter's job.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -230,10 +231,10 @@ impl Pacer {
     }
 
     /// A call succeeded: a first attempt returns 1 token, a retry returns what it cost.
-    pub(crate) fn succeeded(&self, retry_cost: u32) {
+    pub(crate) fn succeeded(&self, retried: bool, retry_cost: u32) {
         if let Some(max) = self.config.retry_budget {
             let mut s = self.lock();
-            let back = if retry_cost == 0 { 1 } else { retry_cost };
+            let back = if retried { retry_cost } else { 1 };
             s.budget = (s.budget + back).min(max);
         }
     }
@@ -376,9 +377,9 @@ mod tests {
         assert!(pacer.try_retry(false));
         assert!(!pacer.try_retry(false));
         assert_eq!(pacer.budget_left(), Some(2));
-        pacer.succeeded(RETRY_COST);
+        pacer.succeeded(true, RETRY_COST);
         assert_eq!(pacer.budget_left(), Some(7));
-        pacer.succeeded(0);
+        pacer.succeeded(false, 0);
         assert_eq!(pacer.budget_left(), Some(8));
         let unlimited = Pacer::new(Pacing::disabled(), Instant::now());
         assert!((0..1000).all(|_| unlimited.try_retry(true)));
