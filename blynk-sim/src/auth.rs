@@ -15,8 +15,8 @@ use crate::seed::{Device, Principal, Scope};
 /// The token endpoint. It is not part of the OpenAPI document (which covers the DataStreams
 /// operations), so it has no entry in `blynk_api::operations`.
 pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
-/// The name the request log gives token requests.
-pub(crate) const TOKEN_OPERATION: &str = "oauth2Token";
+/// The name the request log, the counters and fault rules give token requests.
+pub const TOKEN_OPERATION: &str = "oauth2Token";
 
 pub(crate) struct IssuedToken {
     pub(crate) principal: Principal,
@@ -34,7 +34,8 @@ pub(crate) fn basic_auth(value: Option<&HeaderValue>) -> Option<(String, String)
     Some((id.to_string(), secret.to_string()))
 }
 
-fn oauth_error(code: &str, description: &str) -> Answer {
+/// An OAuth error answer (`{"error": code, "error_description": ...}`, 400).
+pub(crate) fn oauth_error(code: &str, description: &str) -> Answer {
     Answer {
         status: 400,
         body: Some(json!({"error": code, "error_description": description})),

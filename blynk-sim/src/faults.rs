@@ -86,7 +86,9 @@ pub enum FaultError {
     #[error("rules are not valid JSON of the expected shape: {0}")]
     Json(String),
     /// A rule naming an operation the document does not have.
-    #[error("unknown operation id {0:?} (expected one of the document's operationIds)")]
+    #[error(
+        "unknown operation id {0:?} (expected one of the document's operationIds, or oauth2Token)"
+    )]
     UnknownOperation(String),
     /// A rule that cannot fire as written.
     #[error("rule {index}: {problem}")]

@@ -287,4 +287,63 @@ mod tests {
         assert_eq!(s.count(10, 40), 5);
         assert_eq!(s.page(10, 40, 1, 2), [(20, 22.0), (30, 33.0)]);
     }
+
+    mod properties {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn points() -> impl Strategy<Value = Vec<(i64, f64)>> {
+            proptest::collection::vec((-50i64..50, -5.0f64..5.0), 0..40)
+        }
+
+        proptest! {
+            /// Stored points behave as a map from timestamp to the last value written there.
+            #[test]
+            fn merges_match_a_map(batches in proptest::collection::vec(points(), 0..6), singles in points()) {
+                let mut series = Series::default();
+                let mut model = BTreeMap::new();
+                for batch in batches {
+                    model.extend(batch.iter().copied());
+                    series.insert_many(batch);
+                }
+                for (ts, v) in singles {
+                    model.insert(ts, v);
+                    series.insert(ts, v);
+                }
+                let stored: Vec<_> = series.stored().collect();
+                let expected: Vec<_> = model.into_iter().collect();
+                prop_assert_eq!(stored, expected);
+            }
+
+            /// Ranges, counts and pages of stored over generated points agree with a merge done
+            /// point by point.
+            #[test]
+            fn ranges_and_pages_match_a_naive_merge(
+                start in -100i64..100,
+                step in 1i64..20,
+                count in 0u64..30,
+                stored in points(),
+                from in -200i64..400,
+                len in 0i64..400,
+                skip in 0usize..40,
+                take in 0usize..40,
+            ) {
+                let generator = HistoryGenerator { start_ms: start, step_ms: step, count, first_value: 0.0, value_step: 1.0 };
+                let mut series = Series::default();
+                series.set_generator(generator);
+                series.insert_many(stored.clone());
+                let mut model: BTreeMap<i64, f64> = (0..count as i64).map(|i| (start + i * step, i as f64)).collect();
+                model.extend(stored);
+                let to = from + len;
+                let expected: Vec<_> = model.range(from..=to).map(|(k, v)| (*k, *v)).collect();
+                prop_assert_eq!(series.range(from, to).collect::<Vec<_>>(), expected.clone());
+                prop_assert_eq!(series.count(from, to), expected.len());
+                let page: Vec<_> = expected.iter().copied().skip(skip).take(take).collect();
+                prop_assert_eq!(series.page(from, to, skip, take), page);
+            }
+        }
+    }
 }

@@ -98,6 +98,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 pub use admin::ENDPOINTS;
+pub use auth::TOKEN_OPERATION;
 pub use counters::Counters;
 pub use faults::{FaultError, Faults, RateLimit};
 pub use log::{

@@ -63,7 +63,8 @@ pub struct LoggedRequest {
     pub body: Option<Value>,
     /// The body's summary, when it was too large to keep.
     pub body_summary: Option<BodySummary>,
-    /// Status answered (0 when the connection was dropped before an answer).
+    /// Status answered; for a connection dropped after applying, the status the rules produced;
+    /// 0 for one dropped before processing.
     pub status: u16,
     /// JSON body answered, if any and small enough to keep.
     pub response: Option<Value>,

@@ -84,4 +84,30 @@ mod tests {
         assert!(int_param::<i32>(&parse(b""), "deviceId", true).is_err());
         assert_eq!(int_param::<i32>(&parse(b""), "page", false).unwrap(), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Any bytes decode without panicking, and encoded pairs decode to themselves.
+            #[test]
+            fn any_input_decodes_and_pairs_round_trip(
+                bytes in proptest::collection::vec(any::<u8>(), 0..200),
+                pairs in proptest::collection::vec((".{0,12}", ".{0,12}"), 0..8),
+            ) {
+                let _ = parse(&bytes);
+                let encoded = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter())
+                    .finish();
+                let decoded = parse(encoded.as_bytes());
+                let expected = pairs.clone();
+                prop_assert_eq!(decoded, expected);
+                let q = parse(&bytes);
+                let _ = int_param::<i32>(&q, "deviceId", true);
+                let _ = int_list(&q, "deviceIds");
+            }
+        }
+    }
 }

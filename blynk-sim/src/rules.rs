@@ -139,7 +139,8 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
-    /// The `operationId` it applies to; every API operation when absent.
+    /// The `operationId` it applies to, or `oauth2Token` for the token endpoint; every API
+    /// operation (not the token endpoint) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// Only requests about this device (`deviceId`, `deviceIds` or a batch-update row).
@@ -159,7 +160,8 @@ pub struct FaultRule {
 }
 
 impl FaultRule {
-    /// A rule for one operation, by its `operationId` (`importDeviceBatchData`).
+    /// A rule for one operation, by its `operationId` (`importDeviceBatchData`), or for the token
+    /// endpoint ([`crate::TOKEN_OPERATION`]).
     pub fn operation(id: impl Into<String>) -> Self {
         Self {
             operation: Some(id.into()),
@@ -167,7 +169,7 @@ impl FaultRule {
         }
     }
 
-    /// A rule for every API operation.
+    /// A rule for every API operation (not the token endpoint).
     pub fn any() -> Self {
         Self {
             operation: None,
@@ -216,6 +218,7 @@ impl FaultRule {
     /// between 0 and 1, a status between 100 and 599.
     pub fn validate(&self) -> Result<(), FaultError> {
         if let Some(op) = &self.operation
+            && op != crate::TOKEN_OPERATION
             && blynk_api::operations::by_id(op).is_none()
         {
             return Err(FaultError::UnknownOperation(op.clone()));
@@ -244,8 +247,11 @@ impl FaultRule {
     }
 
     fn matches(&self, operation: &str, devices: &[i32]) -> bool {
-        self.operation.as_deref().is_none_or(|op| op == operation)
-            && self.device.is_none_or(|d| devices.contains(&d))
+        let operation_matches = match self.operation.as_deref() {
+            Some(op) => op == operation,
+            None => operation != crate::TOKEN_OPERATION,
+        };
+        operation_matches && self.device.is_none_or(|d| devices.contains(&d))
     }
 
     fn fires_on(&self, call: u64) -> bool {

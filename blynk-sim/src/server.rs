@@ -13,7 +13,7 @@ use blynk_api::operations::{self, MAX_REQUEST_BYTES, Operation};
 use serde_json::Value;
 
 use crate::answer::{Answer, Wait};
-use crate::auth::{TOKEN_OPERATION, TOKEN_PATH, basic_auth};
+use crate::auth::{TOKEN_OPERATION, TOKEN_PATH, basic_auth, oauth_error};
 use crate::clock::Clock;
 use crate::counters::Live;
 use crate::faults::{Decision, FaultState};
@@ -118,12 +118,19 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     received.json = serde_json::from_slice(&received.bytes).ok();
 
     let Some(op) = api else {
-        let answer = if is_token {
-            token(&shared, &parts.headers, &received)
-        } else {
-            Answer::error(404, "No such endpoint")
+        if !is_token {
+            let answer = Answer::error(404, "No such endpoint");
+            return finish(&shared, received, None, answer, false, Deliver::Whole);
+        }
+        // The token endpoint: fault rules for `oauth2Token` apply; global faults do not.
+        let action = lock(&shared.rules).decide(TOKEN_OPERATION, &[]);
+        let plan = match action {
+            Some(action) => plan_of(action, true).await,
+            None => Plan::Apply(Deliver::Whole),
         };
-        return finish(&shared, received, None, answer, false, Deliver::Whole);
+        return carry_out(&shared, received, None, plan, |r| {
+            token(&shared, &parts.headers, r)
+        });
     };
 
     let violations =
@@ -143,10 +150,23 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Some(Err(answer)) => return finish(&shared, received, api, answer, true, Deliver::Whole),
         None => decide(&shared, op, &received).await,
     };
+    carry_out(&shared, received, api, plan, |r| {
+        apply(&shared, op, &parts.headers, r)
+    })
+}
+
+/// Carries out a plan: `run` applies the request when the plan says so.
+fn carry_out(
+    shared: &Shared,
+    received: Received<'_>,
+    api: Option<&'static Operation>,
+    plan: Plan,
+    run: impl FnOnce(&Received<'_>) -> Answer,
+) -> Response {
     match plan {
-        Plan::Inject(answer) => finish(&shared, received, api, answer, true, Deliver::Whole),
+        Plan::Inject(answer) => finish(shared, received, api, answer, true, Deliver::Whole),
         Plan::DropBefore => finish(
-            &shared,
+            shared,
             received,
             api,
             Answer::bare(0),
@@ -154,9 +174,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             Deliver::Dropped,
         ),
         Plan::Apply(deliver) => {
-            let answer = apply(&shared, op, &parts.headers, &received);
+            let answer = run(&received);
             let injected = deliver != Deliver::Whole;
-            finish(&shared, received, api, answer, injected, deliver)
+            finish(shared, received, api, answer, injected, deliver)
         }
     }
 }
@@ -207,6 +227,35 @@ fn devices_of(query: &Query, body: Option<&Value>) -> Vec<i32> {
     ids
 }
 
+/// What a fault rule's action means for the request (waiting out a delay).
+async fn plan_of(action: Action, token_endpoint: bool) -> Plan {
+    match action {
+        Action::Status {
+            status,
+            retry_after,
+        } => {
+            let mut answer = match status {
+                // The token endpoint answers errors in the OAuth shape.
+                400 if token_endpoint => oauth_error("invalid_request", "Injected by a fault rule"),
+                _ if token_endpoint => Answer::bare(status),
+                _ => Answer::documented(status, "Injected by a fault rule"),
+            };
+            answer.retry_after = retry_after.map(|r| match r {
+                RetryAfter::Seconds(s) => Wait::Seconds(s),
+                RetryAfter::HttpDate(s) => Wait::Date(s),
+            });
+            Plan::Inject(answer)
+        }
+        Action::Delay(d) => {
+            tokio::time::sleep(d).await;
+            Plan::Apply(Deliver::Whole)
+        }
+        Action::DropBeforeProcessing => Plan::DropBefore,
+        Action::ApplyThenDrop => Plan::Apply(Deliver::Dropped),
+        Action::TruncatedBody => Plan::Apply(Deliver::Truncated),
+    }
+}
+
 /// The fault rules first, then the global faults.
 async fn decide(shared: &Shared, op: &'static Operation, received: &Received<'_>) -> Plan {
     let devices = devices_of(&received.query, received.json.as_ref());
@@ -220,26 +269,7 @@ async fn decide(shared: &Shared, op: &'static Operation, received: &Received<'_>
         tokio::time::sleep(latency).await;
     }
     if let Some(action) = action {
-        return match action {
-            Action::Status {
-                status,
-                retry_after,
-            } => {
-                let mut answer = Answer::documented(status, "Injected by a fault rule");
-                answer.retry_after = retry_after.map(|r| match r {
-                    RetryAfter::Seconds(s) => Wait::Seconds(s),
-                    RetryAfter::HttpDate(s) => Wait::Date(s),
-                });
-                Plan::Inject(answer)
-            }
-            Action::Delay(d) => {
-                tokio::time::sleep(d).await;
-                Plan::Apply(Deliver::Whole)
-            }
-            Action::DropBeforeProcessing => Plan::DropBefore,
-            Action::ApplyThenDrop => Plan::Apply(Deliver::Dropped),
-            Action::TruncatedBody => Plan::Apply(Deliver::Truncated),
-        };
+        return plan_of(action, false).await;
     }
     match decision {
         Decision::RateLimited { retry_after_secs } => {

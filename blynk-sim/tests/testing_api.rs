@@ -203,6 +203,49 @@ async fn a_rule_for_one_device_leaves_the_others_alone() {
 }
 
 #[tokio::test]
+async fn a_rule_can_fail_the_token_endpoint_and_any_leaves_it_alone() {
+    let sim = BlynkSim::builder()
+        .rule(FaultRule::any().then(Action::DropBeforeProcessing))
+        .rule(
+            FaultRule::operation(blynk_sim::TOKEN_OPERATION)
+                .nth(1)
+                .then(Action::Status {
+                    status: 400,
+                    retry_after: None,
+                }),
+        )
+        .start()
+        .await
+        .unwrap();
+    let token = || async {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/oauth2/token?grant_type=client_credentials",
+                sim.base_url()
+            ))
+            .basic_auth(
+                blynk_sim::DEMO_CLIENT_ID,
+                Some(blynk_sim::DEMO_CLIENT_SECRET),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let (status, body) = token().await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request", "the OAuth error shape");
+    let (status, body) = token().await;
+    assert_eq!(
+        status, 200,
+        "only the first; FaultRule::any() is for API operations"
+    );
+    assert!(body["access_token"].is_string());
+    assert_eq!(sim.calls(blynk_sim::TOKEN_OPERATION), 2);
+}
+
+#[tokio::test]
 async fn retry_after_can_be_an_http_date() {
     let sim = BlynkSim::builder()
         .rule(FaultRule::any().then(Action::Status {
