@@ -70,7 +70,7 @@ impl Exit {
     /// When the code is used.
     pub const fn meaning(self) -> &'static str {
         match self {
-            Exit::Ok => "success (also when the reader of the output goes away, as with `| head`)",
+            Exit::Ok => "success (also when the reader of the output goes away, as `head` does)",
             Exit::Other => "output that cannot be written, or another local failure",
             Exit::Usage => "wrong flags or arguments",
             Exit::Config => {
@@ -138,12 +138,23 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_table_is_the_enums_table() {
-        let readme = include_str!("../../README.md");
-        assert!(
-            readme.contains(&Exit::markdown_table()),
-            "the README's exit-code table differs from Exit::markdown_table():\n{}",
-            Exit::markdown_table()
-        );
+    fn the_readme_tables_are_the_enums_table() {
+        for (name, readme) in [
+            ("README.md", include_str!("../../README.md")),
+            ("blynk-cli/README.md", include_str!("../README.md")),
+        ] {
+            assert!(
+                readme.contains(&Exit::markdown_table()),
+                "the exit-code table of {name} differs from Exit::markdown_table():\n{}",
+                Exit::markdown_table()
+            );
+        }
+    }
+
+    #[test]
+    fn meanings_fit_in_a_markdown_table_cell() {
+        for exit in Exit::ALL {
+            assert!(!exit.meaning().contains('|'), "{exit:?}");
+        }
     }
 }
