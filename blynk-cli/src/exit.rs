@@ -27,11 +27,13 @@ pub enum Exit {
     Server = 9,
     /// No answer: connection refused, TLS failure, another protocol, timeout.
     Network = 10,
+    /// Partial results: some devices were read, the requests for others failed.
+    Partial = 11,
 }
 
 impl Exit {
     /// Every exit code, in numeric order.
-    pub const ALL: [Exit; 11] = [
+    pub const ALL: [Exit; 12] = [
         Exit::Ok,
         Exit::Other,
         Exit::Usage,
@@ -43,6 +45,7 @@ impl Exit {
         Exit::RateLimited,
         Exit::Server,
         Exit::Network,
+        Exit::Partial,
     ];
 
     /// The process exit code.
@@ -64,6 +67,7 @@ impl Exit {
             Exit::RateLimited => "rate limited",
             Exit::Server => "server error",
             Exit::Network => "network",
+            Exit::Partial => "partial",
         }
     }
 
@@ -86,6 +90,9 @@ impl Exit {
             Exit::Server => "the server failed (5xx) or answered something undocumented",
             Exit::Network => {
                 "no answer: connection refused, TLS failure, another protocol, timeout"
+            }
+            Exit::Partial => {
+                "partial results (`values --devices`): what was read is printed, the devices whose requests failed are listed on stderr with the reason"
             }
         }
     }
