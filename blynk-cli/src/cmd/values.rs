@@ -16,6 +16,7 @@ const MAX_LISTED_DEVICES: usize = 1_000_000;
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["device", "devices"])))]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: Option<i32>,
     /// Many devices: IDs and ranges, e.g. `1-250,300` (read in batches of the size the API
@@ -34,11 +35,19 @@ pub struct Args {
 #[derive(Debug)]
 pub enum Plan {
     /// One device.
-    One { device: i32, datastreams: Vec<i32> },
+    One {
+        /// The device.
+        device: i32,
+        /// Only these datastreams (all when empty).
+        datastreams: Vec<i32>,
+    },
     /// Many devices.
     Many {
+        /// The devices, in the order given.
         ids: Vec<i32>,
+        /// Only these datastreams (all when empty).
         datastreams: Vec<i32>,
+        /// Requests in flight at once.
         concurrency: usize,
     },
 }
