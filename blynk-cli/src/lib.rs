@@ -146,9 +146,7 @@ pub fn parse(args: &[OsString]) -> Result<Cli, (Failure, Option<clap::Error>)> {
 fn clap_failure(e: clap::Error, args: &[OsString]) -> (Failure, Option<clap::Error>) {
     use clap::error::ErrorKind;
     let exit = match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok,
         _ => Exit::Usage,
     };
     if exit == Exit::Ok || !wants_json(args) {
