@@ -1,5 +1,5 @@
 //! Failures: one line each on stderr with a hint (one JSON object under `--json`), and an
-//! [`Exit`] code per kind. Messages pass through [`screen::escape`](crate::screen::escape), since
+//! [`Exit`] code per kind. Messages pass through [`screen::escape`], since
 //! they may quote the server.
 
 use std::io::Write;

@@ -19,6 +19,7 @@
 // Doc comments of the argument structs are clap help texts: URLs stay bare there.
 #![allow(rustdoc::bare_urls)]
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -48,6 +49,7 @@ use crate::fail::Failure;
 #[derive(Debug, Parser)]
 #[command(name = "blynk", version, about)]
 pub struct Cli {
+    /// Where to connect and with what.
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Print JSON for machines instead of tables (errors too, on stderr).
@@ -57,6 +59,7 @@ pub struct Cli {
     /// (RUST_LOG adds its own directives).
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Output")]
     pub verbose: u8,
+    /// The command to run.
     #[command(subcommand)]
     pub command: cmd::Command,
 }
@@ -143,9 +146,7 @@ pub fn parse(args: &[OsString]) -> Result<Cli, (Failure, Option<clap::Error>)> {
 fn clap_failure(e: clap::Error, args: &[OsString]) -> (Failure, Option<clap::Error>) {
     use clap::error::ErrorKind;
     let exit = match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok,
         _ => Exit::Usage,
     };
     if exit == Exit::Ok || !wants_json(args) {

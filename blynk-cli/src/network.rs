@@ -134,7 +134,8 @@ pub fn describe(error: &reqwest::Error) -> (String, String) {
         ),
         Cause::Timeout => (
             format!("no answer from {at} in the time allowed"),
-            "check the network, or allow more time with --timeout (e.g. --timeout 60s)".into(),
+            "check the network, or allow more time per request with --timeout, e.g. --timeout 60s"
+                .into(),
         ),
         Cause::Dns => (
             format!("cannot resolve the host of {at}"),

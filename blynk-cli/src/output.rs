@@ -1,5 +1,5 @@
 //! Output for people (aligned tables, counted nouns, ID ranges) and for machines (`--json`).
-//! Every cell that comes from the server passes through [`screen::escape`](crate::screen::escape).
+//! Every cell that comes from the server passes through [`screen::escape`].
 
 use std::io::Write;
 use std::time::SystemTime;

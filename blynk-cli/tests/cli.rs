@@ -443,6 +443,7 @@ async fn configuration_comes_from_flags_then_environment_then_file_and_secrets_s
     assert_eq!(run.code, 3);
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_walks_through_every_operation() {
     let sim = BlynkSim::start().await.unwrap();

@@ -27,10 +27,20 @@ fuzz_target!(|data: &[u8]| {
             let _ = blynk_cli::precheck(&args);
         }
         1 => {
-            let _ = check_points_from(path, std::io::Cursor::new(rest.to_vec()), PointsFormat::Csv, now);
+            let _ = check_points_from(
+                path,
+                std::io::Cursor::new(rest.to_vec()),
+                PointsFormat::Csv,
+                now,
+            );
         }
         2 => {
-            let _ = check_points_from(path, std::io::Cursor::new(rest.to_vec()), PointsFormat::Jsonl, now);
+            let _ = check_points_from(
+                path,
+                std::io::Cursor::new(rest.to_vec()),
+                PointsFormat::Jsonl,
+                now,
+            );
         }
         _ => {
             let _ = batch_update_from(path, std::io::Cursor::new(rest.to_vec()), false);

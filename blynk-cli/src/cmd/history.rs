@@ -27,8 +27,10 @@ pub enum Format {
 /// The arguments of `blynk history`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: i32,
+    /// The datastream (its help text is `DATASTREAM_HELP`).
     #[arg(help = super::DATASTREAM_HELP)]
     pub datastream: i32,
     /// Start: RFC 3339 with Z or an offset (2024-01-01T00:00:00Z), epoch milliseconds

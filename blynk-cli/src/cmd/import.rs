@@ -16,8 +16,10 @@ use crate::output::count;
 /// The arguments of `blynk import`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: i32,
+    /// The datastream (its help text is `DATASTREAM_HELP`).
     #[arg(help = super::DATASTREAM_HELP)]
     pub datastream: i32,
     /// The points: CSV with the header `ts,value`, or JSON Lines (`{"ts": ..., "value": ...}`);

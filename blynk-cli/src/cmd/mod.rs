@@ -45,7 +45,7 @@ pub enum Command {
     Values(values::Args),
     /// Write one value: a number, `lon,lat` for a location, or text (`--text` forces text).
     Set(set::Args),
-    /// Write several datastreams of one device in one request: `ID=VALUE ...`.
+    /// Write several datastreams of one device in one request: `DATASTREAM=VALUE ...`.
     SetMany(set_many::Args),
     /// Stream a datastream's history to stdout (CSV, JSON Lines or a table).
     History(history::Args),

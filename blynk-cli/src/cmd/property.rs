@@ -9,8 +9,10 @@ use crate::fail::Failure;
 /// The arguments of `blynk property`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: i32,
+    /// The datastream (its help text is `DATASTREAM_HELP`).
     #[arg(help = super::DATASTREAM_HELP)]
     pub datastream: i32,
     /// Property name, e.g. label, color, min, max, onLabel, isHidden.

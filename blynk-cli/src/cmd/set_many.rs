@@ -15,6 +15,7 @@ use crate::output::count;
 /// The arguments of `blynk set-many`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: i32,
     /// `DATASTREAM=VALUE` pairs, e.g. `1=21.5 3=eco 4=-74.0,40.7` (each datastream once).

@@ -5,6 +5,7 @@ use blynk_api_ext::{Blynk, ReadOptions};
 use serde_json::json;
 
 use super::Context;
+use crate::exit::Exit;
 use crate::fail::Failure;
 use crate::output::{count, datastream_json, datastream_rows, print, print_json, ranges, table};
 
@@ -15,6 +16,7 @@ const MAX_LISTED_DEVICES: usize = 1_000_000;
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["device", "devices"])))]
 pub struct Args {
+    /// The device (its help text is `DEVICE_HELP`).
     #[arg(help = super::DEVICE_HELP)]
     pub device: Option<i32>,
     /// Many devices: IDs and ranges, e.g. `1-250,300` (read in batches of the size the API
@@ -33,11 +35,19 @@ pub struct Args {
 #[derive(Debug)]
 pub enum Plan {
     /// One device.
-    One { device: i32, datastreams: Vec<i32> },
+    One {
+        /// The device.
+        device: i32,
+        /// Only these datastreams (all when empty).
+        datastreams: Vec<i32>,
+    },
     /// Many devices.
     Many {
+        /// The devices, in the order given.
         ids: Vec<i32>,
+        /// Only these datastreams (all when empty).
         datastreams: Vec<i32>,
+        /// Requests in flight at once.
         concurrency: usize,
     },
 }
@@ -111,7 +121,7 @@ impl Args {
             // clap's group requires one of them.
             (None, None) => {
                 return Err(Failure::new(
-                    crate::exit::Exit::Usage,
+                    Exit::Usage,
                     "no device given",
                     "name a device, or use --devices 1-250,300",
                 ));
@@ -152,6 +162,11 @@ impl Plan {
                     options = options.datastreams(datastreams);
                 }
                 let fleet = blynk.values_for_devices(&ids, options).await?;
+                let failed: Vec<(Vec<i32>, Failure)> = fleet
+                    .failed
+                    .into_iter()
+                    .map(|f| (f.device_ids, Failure::from(f.error)))
+                    .collect();
                 if ctx.json {
                     let devices: Vec<_> = fleet
                         .devices
@@ -163,32 +178,79 @@ impl Plan {
                             })
                         })
                         .collect();
-                    return print_json(&json!({
+                    let failed_json: Vec<_> = failed
+                        .iter()
+                        .map(|(ids, f)| {
+                            json!({
+                                "deviceIds": ids,
+                                "error": {"code": f.exit.code(), "kind": f.exit.name(), "message": f.message},
+                            })
+                        })
+                        .collect();
+                    print_json(&json!({
                         "devices": devices,
                         "missing": fleet.missing,
+                        "failed": failed_json,
                         "requests": fleet.requests,
-                    }));
+                    }))?;
+                } else {
+                    let rows: Vec<Vec<String>> = fleet
+                        .devices
+                        .iter()
+                        .flat_map(|d| datastream_rows(Some(d.device_id), &d.datastreams))
+                        .collect();
+                    print(&table(
+                        &["DEVICE", "ID", "PIN", "LABEL", "VALUE", "UPDATED"],
+                        &rows,
+                    ))?;
+                    if !fleet.missing.is_empty() {
+                        super::note(&format!(
+                            "missing (unknown or not visible to the token): {} ({})",
+                            ranges(&fleet.missing),
+                            count(fleet.missing.len() as u64, "device"),
+                        ));
+                    }
+                    for (ids, failure) in &failed {
+                        super::note(&format!(
+                            "not read: {} ({}): {}",
+                            ranges(ids),
+                            count(ids.len() as u64, "device"),
+                            failure.message
+                        ));
+                    }
                 }
-                let rows: Vec<Vec<String>> = fleet
-                    .devices
-                    .iter()
-                    .flat_map(|d| datastream_rows(Some(d.device_id), &d.datastreams))
-                    .collect();
-                print(&table(
-                    &["DEVICE", "ID", "PIN", "LABEL", "VALUE", "UPDATED"],
-                    &rows,
-                ))?;
-                if !fleet.missing.is_empty() {
-                    super::note(&format!(
-                        "missing (unknown or not visible to the token): {} ({})",
-                        ranges(&fleet.missing),
-                        count(fleet.missing.len() as u64, "device"),
-                    ));
-                }
-                Ok(())
+                partial(failed, fleet.requests, ids.len())
             }
         }
     }
+}
+
+/// The outcome of a fleet read with `failed` requests out of `requests`: success when none
+/// failed, the failure itself when every request failed (nothing was read), and
+/// [`Exit::Partial`] when some were read.
+fn partial(failed: Vec<(Vec<i32>, Failure)>, requests: usize, asked: usize) -> Result<(), Failure> {
+    let failed_requests = failed.len();
+    let ids: Vec<i32> = failed
+        .iter()
+        .flat_map(|(ids, _)| ids.iter().copied())
+        .collect();
+    let Some((_, first)) = failed.into_iter().next() else {
+        return Ok(());
+    };
+    let list = ranges(&ids);
+    if failed_requests == requests {
+        return Err(first);
+    }
+    Err(Failure::new(
+        Exit::Partial,
+        format!(
+            "{} of {asked} not read: {list} ({} of {} failed)",
+            count(ids.len() as u64, "device"),
+            count(failed_requests as u64, "request"),
+            requests
+        ),
+        format!("the reasons are above; to read those again: blynk values --devices {list}"),
+    ))
 }
 
 #[cfg(test)]
