@@ -226,17 +226,16 @@ pub struct ImportError {
     pub datastream_id: i32,
     /// Points stored by this call before it stopped.
     pub accepted: u64,
-    /// Points skipped as too far in the future before it stopped.
-    pub skipped_future: u64,
     /// The input position to resume from: every point before it is settled.
     pub resume_from: u64,
     /// Points at or after `resume_from` known stored by this call.
     pub stored_after_resume: u64,
     /// Points whose fate is unknown (a request's outcome was unknown and the history could not
     /// be read back to settle it), in input order. They are at or after `resume_from`.
-    pub unresolved: Vec<UnresolvedPoint>,
-    /// Everything the call did before it stopped.
-    pub report: ImportReport,
+    pub unresolved: Box<[UnresolvedPoint]>,
+    /// Everything the call did before it stopped: points skipped, requests, history reads
+    /// (boxed to keep the error small).
+    pub report: Box<ImportReport>,
     /// Why it stopped.
     #[source]
     pub source: Error,
