@@ -133,9 +133,25 @@ fn assert_exactly_once(sim: &BlynkSim, n: u64) {
         .filter(|i| !counts.contains_key(&(BASE + *i as i64 * 1000)))
         .collect();
     let twice: Vec<(&i64, &u64)> = counts.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(missing.is_empty(), "{} points missing: {missing:?}", missing.len());
-    assert!(twice.is_empty(), "{} points stored more than once", twice.len());
+    assert!(
+        missing.is_empty(),
+        "{} points missing: {missing:?}",
+        missing.len()
+    );
+    assert!(
+        twice.is_empty(),
+        "{} points stored more than once",
+        twice.len()
+    );
     assert_eq!(counts.len() as u64, n);
+}
+
+/// Chunks of about 900 points (some 110 requests per 100,000 points), and a deadline past the
+/// simulator's 200 ms: reads at 0, 200 and 600 ms at most.
+fn storm_options() -> ImportOptions {
+    options(32 * 1024)
+        .reconcile_deadline(Duration::from_millis(600))
+        .reconcile_poll(Duration::from_millis(200))
 }
 
 /// The storm of issue 16 on imports: 30 % 429, 10 % 500, 5 % drops before processing, 5 %
@@ -144,7 +160,11 @@ fn storm(seed: u64) -> Rules {
     let rule = || FaultRule::operation(IMPORT);
     Rules::new()
         .seed(seed)
-        .rule(rule().probability(0.30).then(Action::too_many_requests(Some(1))))
+        .rule(
+            rule()
+                .probability(0.30)
+                .then(Action::too_many_requests(Some(1))),
+        )
         .rule(rule().probability(0.10 / 0.70).then(Action::Status {
             status: 500,
             retry_after: None,
@@ -168,14 +188,17 @@ async fn a_fault_storm_stores_every_point_exactly_once_over_several_seeds() {
         let sim = start(storm(seed), Duration::from_millis(200), Vec::new()).await;
         let blynk = client(&sim, seed);
         let report = blynk
-            .import_history(DEVICE, DATASTREAM, points(N), options(32 * 1024))
+            .import_history(DEVICE, DATASTREAM, points(N), storm_options())
             .await
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         println!("seed {seed}: {report:?}");
         assert_exactly_once(&sim, N);
         assert_eq!(report.accepted, N, "seed {seed}");
         assert!(report.unknown_outcomes > 0, "seed {seed}: no fault hit");
-        assert!(report.reconciled_present > 0, "seed {seed}: no apply-then-drop");
+        assert!(
+            report.reconciled_present > 0,
+            "seed {seed}: no apply-then-drop"
+        );
         assert!(report.resent > 0, "seed {seed}: nothing resent");
         // Every history read is a reconciliation read, and reported.
         assert_eq!(sim.calls(HISTORY), report.reconcile_reads, "seed {seed}");
@@ -208,8 +231,11 @@ async fn outcomes_known_not_applied_cost_no_history_read() {
 
 #[tokio::test]
 async fn an_applied_chunk_whose_answer_is_lost_is_found_after_the_server_processes_it() {
-    let rules =
-        Rules::new().rule(FaultRule::operation(IMPORT).nth(2).then(Action::ApplyThenDrop));
+    let rules = Rules::new().rule(
+        FaultRule::operation(IMPORT)
+            .nth(2)
+            .then(Action::ApplyThenDrop),
+    );
     let sim = start(rules, Duration::from_millis(200), Vec::new()).await;
     let report = client(&sim, 1)
         .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
@@ -262,7 +288,11 @@ async fn a_point_whose_outcome_stays_unknown_is_named_in_the_error() {
     assert_eq!(positions, (0..50).collect::<Vec<_>>());
     assert_eq!(err.unresolved[7].at, point(7).at);
     assert!(err.resume_needs_skip_existing());
-    assert!(matches!(err.source, Error::BadRequest { .. }), "{:?}", err.source);
+    assert!(
+        matches!(err.source, Error::BadRequest { .. }),
+        "{:?}",
+        err.source
+    );
     let text = err.to_string();
     assert!(text.contains("50 points unresolved"), "{text}");
     assert!(text.contains("with skip_existing"), "{text}");
@@ -336,7 +366,12 @@ async fn skip_existing_refuses_input_out_of_time_order_before_sending_its_window
     let mut input: Vec<Point> = points(12_000).collect();
     input.swap(11_000, 11_001);
     let err = client(&sim, 1)
-        .import_history(DEVICE, DATASTREAM, input, options(2_000_000).skip_existing(true))
+        .import_history(
+            DEVICE,
+            DATASTREAM,
+            input,
+            options(2_000_000).skip_existing(true),
+        )
         .await
         .expect_err("unsorted");
     assert!(
@@ -354,7 +389,11 @@ async fn rerunning_with_skip_existing_after_apply_then_drop_stores_each_point_on
     // The first run's third request is applied, then its connection dropped, and history reads
     // fail, so the run stops with unresolved points; the re-run settles them by reading.
     let rules = Rules::new()
-        .rule(FaultRule::operation(IMPORT).nth(3).then(Action::ApplyThenDrop))
+        .rule(
+            FaultRule::operation(IMPORT)
+                .nth(3)
+                .then(Action::ApplyThenDrop),
+        )
         .rule(FaultRule::operation(HISTORY).times(1).then(Action::Status {
             status: 403,
             retry_after: None,
@@ -466,7 +505,12 @@ mod property {
     /// One import under `fates` (request by request), then, if it stopped, the resume its error
     /// asks for (with no faults left): every point must end up applied exactly once.
     async fn case(fates: Vec<Fate>, n: u64, visibility_ms: u64) {
-        let sim = start(rules(&fates), Duration::from_millis(visibility_ms), Vec::new()).await;
+        let sim = start(
+            rules(&fates),
+            Duration::from_millis(visibility_ms),
+            Vec::new(),
+        )
+        .await;
         let blynk = client(&sim, 1);
         let opts = || options(400);
         match blynk

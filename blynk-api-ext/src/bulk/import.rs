@@ -206,9 +206,9 @@ pub struct UnresolvedPoint {
 /// An import that stopped.
 ///
 /// Every point before [`resume_from`](Self::resume_from) is stored exactly once (or was skipped).
-/// From there on, points are not stored by this call except [`stored_after_resume`]
-/// (Self::stored_after_resume) of them, known stored, and the [`unresolved`](Self::unresolved)
-/// ones, whose fate is unknown. Resume with the input from `resume_from` on and
+/// From there on, points are not stored except
+/// [`stored_after_resume`](Self::stored_after_resume) of them, known stored, and the
+/// [`unresolved`](Self::unresolved) ones, whose fate is unknown. Resume with the input from `resume_from` on and
 /// [`ImportOptions::offset`]`(resume_from)`, adding [`ImportOptions::skip_existing`]`(true)` when
 /// [`resume_needs_skip_existing`](Self::resume_needs_skip_existing) says so; then each point ends
 /// up stored once.
@@ -226,17 +226,17 @@ pub struct ImportError {
     pub datastream_id: i32,
     /// Points stored by this call before it stopped.
     pub accepted: u64,
-    /// Points skipped as too far in the future before it stopped.
-    pub skipped_future: u64,
     /// The input position to resume from: every point before it is settled.
     pub resume_from: u64,
-    /// Points at or after `resume_from` known stored by this call.
+    /// Points after `resume_from` known stored: by this call, or before it (found by
+    /// [`ImportOptions::skip_existing`]).
     pub stored_after_resume: u64,
     /// Points whose fate is unknown (a request's outcome was unknown and the history could not
     /// be read back to settle it), in input order. They are at or after `resume_from`.
-    pub unresolved: Vec<UnresolvedPoint>,
-    /// Everything the call did before it stopped.
-    pub report: ImportReport,
+    pub unresolved: Box<[UnresolvedPoint]>,
+    /// Everything the call did before it stopped: points skipped, requests, history reads
+    /// (boxed to keep the error small).
+    pub report: Box<ImportReport>,
     /// Why it stopped.
     #[source]
     pub source: Error,

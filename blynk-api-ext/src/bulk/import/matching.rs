@@ -291,4 +291,76 @@ mod tests {
         assert!(same_value(&Value::Text(" 22 ".into()), 22.0));
         assert!(!same_value(&Value::Text("on".into()), 1.0));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn state() -> impl Strategy<Value = State> {
+            prop_oneof![
+                Just(State::Stored),
+                Just(State::Unknown),
+                Just(State::Unsent)
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn unknown_points_present_are_exactly_what_the_counts_leave(
+                window in proptest::collection::vec((0i64..6, 0u8..3, state()), 0..40),
+                stored in proptest::collection::vec((0i64..6, 0u8..3), 0..40),
+                before in proptest::collection::vec(0i64..6, 0..10),
+            ) {
+                let items: Vec<Item> = window
+                    .iter()
+                    .map(|(ts, v, s)| item(*ts, f64::from(*v), *s))
+                    .collect();
+                let mut o = Observed::of(items.iter().map(|i| i.ts));
+                for (ts, v) in &stored {
+                    o.add(*ts, f64::from(*v));
+                }
+                let mut base = Observed::of(items.iter().map(|i| i.ts));
+                for ts in &before {
+                    base.add(*ts, 0.0);
+                }
+                let (present, missing) = match_unknown(&items, &o, &base);
+                let mut all: Vec<usize> = present.iter().chain(&missing).copied().collect();
+                all.sort_unstable();
+                let unknown: Vec<usize> = (0..items.len())
+                    .filter(|i| items[*i].state == State::Unknown)
+                    .collect();
+                prop_assert_eq!(all, unknown);
+                for ts in 0..6 {
+                    let at = |s: State| items.iter().filter(|i| i.ts == ts && i.state == s).count() as u64;
+                    let left = o.count(ts).saturating_sub(base.count(ts)).saturating_sub(at(State::Stored));
+                    let found = present.iter().filter(|i| items[**i].ts == ts).count() as u64;
+                    prop_assert_eq!(found, left.min(at(State::Unknown)));
+                }
+            }
+
+            #[test]
+            fn existing_points_marked_never_pass_the_stored_count(
+                window in proptest::collection::vec((0i64..6, 0u8..3), 0..40),
+                stored in proptest::collection::vec((0i64..6, 0u8..3), 0..40),
+            ) {
+                let mut items: Vec<Item> = window
+                    .iter()
+                    .map(|(ts, v)| item(*ts, f64::from(*v), State::Unsent))
+                    .collect();
+                let mut o = Observed::of(items.iter().map(|i| i.ts));
+                for (ts, v) in &stored {
+                    o.add(*ts, f64::from(*v));
+                }
+                let marked = match_existing(&mut items, &o);
+                let mut total = 0;
+                for ts in 0..6 {
+                    let input = items.iter().filter(|i| i.ts == ts).count() as u64;
+                    let existing = items.iter().filter(|i| i.ts == ts && i.state == State::Existing).count() as u64;
+                    prop_assert_eq!(existing, input.min(o.count(ts)));
+                    total += existing;
+                }
+                prop_assert_eq!(marked, total);
+            }
+        }
+    }
 }

@@ -261,7 +261,7 @@ impl<'a> Run<'a> {
     async fn reconcile(&mut self, items: &mut [Item], baseline: &Observed) -> Result<(), Error> {
         let unknown = || items.iter().filter(|i| i.state == State::Unknown);
         let (lo, hi) = range(unknown());
-        let clock = self.blynk.clock().clone();
+        let clock = self.blynk.clock();
         let deadline = clock.now() + self.options.reconcile_deadline;
         let mut wait = self.options.reconcile_poll;
         loop {
@@ -351,7 +351,6 @@ impl<'a> Run<'a> {
             device_id: self.device_id,
             datastream_id: self.datastream_id,
             accepted: self.report.accepted,
-            skipped_future: self.report.skipped_future,
             resume_from,
             stored_after_resume: items
                 .iter()
@@ -367,7 +366,7 @@ impl<'a> Run<'a> {
                     at: from_millis(i.ts),
                 })
                 .collect(),
-            report: self.report,
+            report: Box::new(self.report),
             source,
         }
     }
