@@ -10,8 +10,14 @@
 #[allow(dead_code)]
 #[path = "../examples/export_fleet_csv.rs"]
 mod export_fleet_csv;
+#[allow(dead_code)]
+#[path = "../examples/import_csv.rs"]
+mod import_csv;
 
-use blynk_api_ext::{BatchUpdate, BatchUpdateOptions, Blynk, Location, Value};
+use std::collections::BTreeMap;
+
+use blynk_api_ext::api::operations::{GET_DEVICE_DATA_STREAM_HISTORY, IMPORT_DEVICE_BATCH_DATA};
+use blynk_api_ext::{BatchUpdate, BatchUpdateOptions, Blynk, ImportError, Location, Value};
 use blynk_sim::BlynkSim;
 use serde_json::json;
 
@@ -164,4 +170,214 @@ fn device_lists_parse_ranges_and_refuse_nonsense() {
     assert!(parse_ids("1,x").unwrap_err().contains("`x`"));
     assert!(parse_ids("").is_err());
     assert!(parse_ids("99999999999").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// import_csv
+// ---------------------------------------------------------------------------------------------
+
+/// Point i of the test files: 2024-03-01 plus i seconds, value (i mod 300) / 4 (within the range
+/// of the demo's Temperature, -40..=85: the simulator skips values outside it silently).
+const IMPORT_BASE: i64 = 1_709_251_200_000;
+
+fn value_of(i: u64) -> f64 {
+    (i % 300) as f64 / 4.0
+}
+
+fn import_file(n: u64) -> String {
+    let mut csv = String::from("ts,value\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "{},{}\n",
+            IMPORT_BASE + i as i64 * 1000,
+            value_of(i)
+        ));
+    }
+    csv
+}
+
+/// A simulator whose request log keeps every import body whole.
+async fn logging_sim(rules: Vec<blynk_sim::rules::FaultRule>) -> BlynkSim {
+    let mut builder = BlynkSim::builder()
+        .log_capacity(100_000)
+        .log_body_limit(4 * 1024 * 1024);
+    for rule in rules {
+        builder = builder.rule(rule);
+    }
+    builder.start().await.expect("simulator")
+}
+
+/// How many times the simulator applied a point at each timestamp of device 2, datastream 1,
+/// from its request log (its history keeps one point per timestamp, so it cannot show a
+/// duplicate).
+fn applied(sim: &BlynkSim) -> BTreeMap<i64, u64> {
+    let mut counts = BTreeMap::new();
+    for entry in sim.requests() {
+        if entry.operation != Some(IMPORT_DEVICE_BATCH_DATA.id) || entry.status >= 300 {
+            continue;
+        }
+        let body = entry.body.expect("import body kept whole");
+        assert_eq!(
+            (body["deviceId"].as_i64(), body["dataStreamId"].as_i64()),
+            (Some(2), Some(1))
+        );
+        for point in body["values"].as_array().expect("values") {
+            *counts.entry(point["ts"].as_i64().expect("ts")).or_default() += 1;
+        }
+    }
+    counts
+}
+
+fn import_args(skip_existing: bool, resume_from: u64) -> import_csv::ImportArgs {
+    import_csv::ImportArgs {
+        device_id: 2,
+        datastream_id: 1,
+        skip_existing,
+        resume_from,
+        progress: indicatif::ProgressBar::hidden(),
+    }
+}
+
+#[tokio::test]
+async fn an_import_stores_every_point_once_and_a_rerun_with_skip_existing_sends_nothing() {
+    const N: u64 = 25_000;
+    let sim = logging_sim(Vec::new()).await;
+    let blynk = client(&sim);
+    let file = import_file(N);
+
+    let args = import_args(false, 0);
+    let mut out = Vec::new();
+    let report = import_csv::run(&blynk, &args, file.as_bytes(), &mut out)
+        .await
+        .expect("import");
+    assert_eq!((report.accepted, report.requests), (N, 3));
+    assert_eq!(args.progress.position(), N, "the bar reached the end");
+    assert_eq!(args.progress.length(), Some(N));
+    let counts = applied(&sim);
+    assert_eq!(counts.len() as u64, N);
+    assert!(counts.values().all(|&c| c == 1), "a point was sent twice");
+    let history = sim.history(2, 1);
+    assert_eq!(history.len() as u64, N);
+    for (i, (ts, value)) in history.iter().enumerate() {
+        assert_eq!(
+            (*ts, *value),
+            (IMPORT_BASE + i as i64 * 1000, value_of(i as u64))
+        );
+    }
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "device 2, datastream 1: 25000 points stored in 3 requests; 0 already stored, 0 too far \
+         in the future (skipped)\n"
+    );
+
+    let imports = sim.calls(IMPORT_DEVICE_BATCH_DATA.id);
+    let report = import_csv::run(&blynk, &import_args(true, 0), file.as_bytes(), Vec::new())
+        .await
+        .expect("re-run");
+    assert_eq!((report.accepted, report.requests), (0, 0));
+    assert_eq!(report.skipped_existing, N);
+    assert_eq!(
+        sim.calls(IMPORT_DEVICE_BATCH_DATA.id),
+        imports,
+        "nothing new sent"
+    );
+    assert!(report.existing_reads > 0, "the range was read instead");
+    assert_eq!(sim.history(2, 1).len() as u64, N);
+}
+
+#[tokio::test]
+async fn a_stopped_import_resumes_with_skip_existing_and_stores_each_point_once() {
+    use blynk_sim::rules::{Action, FaultRule};
+
+    const N: u64 = 25_000;
+    // The second import request is refused with 403 (not retried): the first 10,000 points are
+    // stored, the rest are not.
+    let refuse = FaultRule::operation(IMPORT_DEVICE_BATCH_DATA.id)
+        .nth(2)
+        .then(Action::Status {
+            status: 403,
+            retry_after: None,
+        });
+    let sim = logging_sim(vec![refuse]).await;
+    let blynk = client(&sim);
+    let file = import_file(N);
+
+    let err = import_csv::run(&blynk, &import_args(false, 0), file.as_bytes(), Vec::new())
+        .await
+        .expect_err("the 403 stops it");
+    let stopped = err.downcast_ref::<ImportError>().expect("an ImportError");
+    assert_eq!((stopped.accepted, stopped.resume_from), (10_000, 10_000));
+    assert_eq!(applied(&sim).len(), 10_000);
+
+    // Re-running the whole file with skip_existing sends exactly the rest.
+    let args = import_args(true, 0);
+    let report = import_csv::run(&blynk, &args, file.as_bytes(), Vec::new())
+        .await
+        .expect("re-run");
+    assert_eq!(report.skipped_existing, 10_000);
+    assert_eq!(report.accepted, N - 10_000);
+    assert_eq!(args.progress.position(), N);
+    let counts = applied(&sim);
+    assert_eq!(counts.len() as u64, N);
+    assert!(counts.values().all(|&c| c == 1), "a point was sent twice");
+    assert_eq!(sim.history(2, 1).len() as u64, N);
+}
+
+#[tokio::test]
+async fn resume_from_skips_the_rows_already_done() {
+    const N: u64 = 12_000;
+    let sim = logging_sim(Vec::new()).await;
+    let blynk = client(&sim);
+    let file = import_file(N);
+    let args = import_args(false, 10_000);
+    let report = import_csv::run(&blynk, &args, file.as_bytes(), Vec::new())
+        .await
+        .expect("import");
+    assert_eq!((report.accepted, report.end), (2_000, N));
+    assert_eq!(args.progress.position(), N);
+    let counts = applied(&sim);
+    assert_eq!(counts.keys().next(), Some(&(IMPORT_BASE + 10_000 * 1000)));
+    assert_eq!(counts.len(), 2_000);
+}
+
+#[tokio::test]
+async fn a_bad_row_stops_the_import_before_anything_is_sent() {
+    let sim = BlynkSim::start().await.expect("simulator");
+    let blynk = client(&sim);
+    let cases = [
+        (
+            "ts,value\n1000,1\n2000,abc\n",
+            "line 3: value `abc` is not a number",
+        ),
+        (
+            "ts,value\n1000,1\nnoon,2\n",
+            "line 3: ts `noon` is not epoch milliseconds",
+        ),
+        ("ts,value\n-5,1\n", "line 2: ts -5 is before 1970"),
+        ("ts,value\n1000,NaN\n", "line 2: "),
+        ("ts,value\n1000,1,2\n", "line 2: 3 fields"),
+        (
+            "time,value\n1000,1\n",
+            "line 1: the header must be `ts,value`, not `time,value`",
+        ),
+    ];
+    for (file, expected) in cases {
+        let err = import_csv::run(&blynk, &import_args(false, 0), file.as_bytes(), Vec::new())
+            .await
+            .expect_err(file);
+        // Not a panic, not a raw CSV error: a line number and what is wrong.
+        assert!(err.to_string().starts_with(expected), "{file:?}: {err}");
+    }
+    let out_of_order = "ts,value\n2000,1\n1000,2\n";
+    let err = import_csv::run(
+        &blynk,
+        &import_args(true, 0),
+        out_of_order.as_bytes(),
+        Vec::new(),
+    )
+    .await
+    .expect_err("out of order");
+    assert!(err.to_string().contains("line 3"), "{err}");
+    assert_eq!(sim.calls(IMPORT_DEVICE_BATCH_DATA.id), 0);
+    assert_eq!(sim.calls(GET_DEVICE_DATA_STREAM_HISTORY.id), 0);
 }
