@@ -11,6 +11,9 @@
 #[path = "../examples/export_fleet_csv.rs"]
 mod export_fleet_csv;
 #[allow(dead_code)]
+#[path = "../examples/history_sync.rs"]
+mod history_sync;
+#[allow(dead_code)]
 #[path = "../examples/import_csv.rs"]
 mod import_csv;
 
@@ -379,5 +382,183 @@ async fn a_bad_row_stops_the_import_before_anything_is_sent() {
     .expect_err("out of order");
     assert!(err.to_string().contains("line 3"), "{err}");
     assert_eq!(sim.calls(IMPORT_DEVICE_BATCH_DATA.id), 0);
+    assert_eq!(sim.calls(GET_DEVICE_DATA_STREAM_HISTORY.id), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// history_sync
+// ---------------------------------------------------------------------------------------------
+
+/// The demo's device 1, datastream 1 has 1,440 points, one a minute from 2024-01-01; its last.
+const DEMO_LAST_TS: i64 = 1_704_067_200_000 + 1439 * 60_000;
+
+fn sync_args(dir: &tempfile::TempDir) -> history_sync::SyncArgs {
+    history_sync::SyncArgs {
+        checkpoint: dir.path().join("checkpoint.json"),
+        streams: vec![(1, 1), (2, 1)],
+        since: std::time::UNIX_EPOCH,
+        until: std::time::SystemTime::now(),
+    }
+}
+
+/// The `from` of each history request in the log, for a device.
+fn history_froms(sim: &BlynkSim, device: i32) -> Vec<i64> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.operation == Some(GET_DEVICE_DATA_STREAM_HISTORY.id))
+        .filter(|r| {
+            r.query
+                .iter()
+                .any(|(k, v)| k == "deviceId" && *v == device.to_string())
+        })
+        .filter_map(|r| {
+            r.query
+                .iter()
+                .find(|(k, _)| k == "from")
+                .map(|(_, v)| v.parse().unwrap())
+        })
+        .collect()
+}
+
+async fn sync(
+    blynk: &Blynk,
+    args: &history_sync::SyncArgs,
+) -> (Vec<history_sync::StreamSync>, String) {
+    let mut out = Vec::new();
+    let report = history_sync::run(blynk, args, &mut out)
+        .await
+        .expect("sync");
+    (report, String::from_utf8(out).unwrap())
+}
+
+fn new_points(from_ts: i64, n: i64) -> Vec<blynk_api_ext::Point> {
+    (1..=n)
+        .map(|i| {
+            blynk_api_ext::Point::new(blynk_api_ext::from_millis(from_ts + i * 1000), i as f64)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_second_sync_fetches_only_the_new_points() {
+    let sim = BlynkSim::start().await.expect("simulator");
+    let blynk = client(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let args = sync_args(&dir);
+
+    let (first, out) = sync(&blynk, &args).await;
+    let expected: String = sim
+        .history(1, 1)
+        .iter()
+        .map(|(ts, v)| format!("1,1,{ts},{v}\n"))
+        .collect();
+    assert_eq!(out, expected, "run 1 writes the whole history of (1, 1)");
+    assert_eq!(out.lines().count(), 1440);
+    assert_eq!(first[0].fetched, 1440);
+    assert_eq!(first[0].checkpoint_ms, Some(DEMO_LAST_TS));
+    assert_eq!(
+        (first[1].fetched, first[1].checkpoint_ms),
+        (0, None),
+        "(2, 1) has no history"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&args.checkpoint).unwrap()).unwrap();
+    assert_eq!(
+        saved,
+        json!({"streams": [{"device": 1, "datastream": 1, "last_ts": DEMO_LAST_TS}]})
+    );
+
+    // New points after the checkpoint of (1, 1), and the first ones of (2, 1).
+    blynk
+        .import(1, 1, &new_points(DEMO_LAST_TS, 5))
+        .await
+        .unwrap();
+    blynk
+        .import(2, 1, &new_points(DEMO_LAST_TS, 3))
+        .await
+        .unwrap();
+    sim.clear_requests();
+
+    let (second, out) = sync(&blynk, &args).await;
+    let mut expected: String = (1..=5)
+        .map(|i| format!("1,1,{},{i}\n", DEMO_LAST_TS + i * 1000))
+        .collect();
+    expected.extend((1..=3).map(|i| format!("2,1,{},{i}\n", DEMO_LAST_TS + i * 1000)));
+    assert_eq!(out, expected, "run 2 writes the new points only");
+    assert_eq!((second[0].fetched, second[1].fetched), (5, 3));
+    assert_eq!(second[0].from_ms, DEMO_LAST_TS + 1);
+    assert_eq!(
+        history_froms(&sim, 1),
+        vec![DEMO_LAST_TS + 1],
+        "one page read, from the checkpoint"
+    );
+    assert_eq!(
+        history_froms(&sim, 2),
+        vec![0],
+        "(2, 1) still had no checkpoint"
+    );
+    assert_eq!(second[0].checkpoint_ms, Some(DEMO_LAST_TS + 5000));
+    assert_eq!(second[1].checkpoint_ms, Some(DEMO_LAST_TS + 3000));
+
+    let (third, out) = sync(&blynk, &args).await;
+    assert_eq!(out, "", "nothing new");
+    assert!(third.iter().all(|s| s.fetched == 0 && s.error.is_none()));
+    assert_eq!(third[0].checkpoint_ms, Some(DEMO_LAST_TS + 5000));
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_keeps_its_checkpoint_and_the_others_go_on() {
+    use blynk_sim::rules::{Action, FaultRule};
+
+    let sim = BlynkSim::builder()
+        .rule(
+            FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id)
+                .device(1)
+                .times(1)
+                .then(Action::Status {
+                    status: 403,
+                    retry_after: None,
+                }),
+        )
+        .start()
+        .await
+        .expect("simulator");
+    let blynk = client(&sim);
+    blynk
+        .import(2, 1, &new_points(DEMO_LAST_TS, 3))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let args = sync_args(&dir);
+
+    let (first, out) = sync(&blynk, &args).await;
+    assert!(
+        first[0].error.as_deref().unwrap().contains("403"),
+        "{first:?}"
+    );
+    assert_eq!(first[0].checkpoint_ms, None);
+    assert_eq!(
+        (first[1].fetched, first[1].checkpoint_ms),
+        (3, Some(DEMO_LAST_TS + 3000))
+    );
+    assert_eq!(out.lines().count(), 3);
+
+    // The rule fired once: the next run fetches (1, 1) whole, and nothing of (2, 1) again.
+    let (second, out) = sync(&blynk, &args).await;
+    assert_eq!((second[0].fetched, second[1].fetched), (1440, 0));
+    assert_eq!(second[0].checkpoint_ms, Some(DEMO_LAST_TS));
+    assert_eq!(out.lines().count(), 1440);
+}
+
+#[tokio::test]
+async fn a_damaged_checkpoint_stops_the_sync_before_any_request() {
+    let sim = BlynkSim::start().await.expect("simulator");
+    let dir = tempfile::tempdir().unwrap();
+    let args = sync_args(&dir);
+    std::fs::write(&args.checkpoint, "{\"streams\": [{\"device\": 1").unwrap();
+    let err = history_sync::run(&client(&sim), &args, Vec::new())
+        .await
+        .expect_err("damaged");
+    assert!(err.to_string().contains("is damaged"), "{err}");
     assert_eq!(sim.calls(GET_DEVICE_DATA_STREAM_HISTORY.id), 0);
 }
