@@ -16,6 +16,9 @@ mod history_sync;
 #[allow(dead_code)]
 #[path = "../examples/import_csv.rs"]
 mod import_csv;
+#[allow(dead_code)]
+#[path = "../examples/metrics_observer.rs"]
+mod metrics_observer;
 
 use std::collections::BTreeMap;
 
@@ -561,4 +564,113 @@ async fn a_damaged_checkpoint_stops_the_sync_before_any_request() {
         .expect_err("damaged");
     assert!(err.to_string().contains("is damaged"), "{err}");
     assert_eq!(sim.calls(GET_DEVICE_DATA_STREAM_HISTORY.id), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics_observer
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_metrics_observer_sees_every_attempt_the_simulator_received() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use blynk_api_ext::api::operations::{self, GET_BATCH_DEVICE_DATA_STREAMS};
+    use blynk_api_ext::clock::ManualClock;
+    use blynk_sim::rules::{Action, FaultRule};
+    use metrics_observer::{BUCKETS, Metrics, MetricsObserver, Workload};
+
+    // A 429 with Retry-After: 2 on the 2nd batch read, a 503 on the 2nd history page.
+    let sim = BlynkSim::builder()
+        .rule(
+            FaultRule::operation(GET_BATCH_DEVICE_DATA_STREAMS.id)
+                .nth(2)
+                .then(Action::too_many_requests(Some(2))),
+        )
+        .rule(
+            FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id)
+                .nth(2)
+                .then(Action::Status {
+                    status: 503,
+                    retry_after: None,
+                }),
+        )
+        .start()
+        .await
+        .expect("simulator");
+    let metrics = Arc::new(Metrics::default());
+    // Waits cost no real time on a manual clock, and every one of them is recorded.
+    let clock = ManualClock::new();
+    let blynk = Blynk::builder()
+        .base_url(sim.base_url())
+        .token(blynk_sim::DEMO_TOKEN)
+        .clock(clock.clone())
+        .observer(MetricsObserver(metrics.clone()))
+        .build()
+        .expect("client");
+    let workload = Workload {
+        device_ids: (1..=25).collect(),
+        history: Some((1, 1)),
+    };
+    let mut out = Vec::new();
+    metrics_observer::run(&blynk, &metrics, &workload, &mut out)
+        .await
+        .expect("workload");
+
+    let m = metrics.snapshot();
+    let count = |op: &str, outcome: &str| {
+        m.attempts
+            .get(&(op, outcome.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    // Every request the simulator received, per operation, was an attempt the observer saw.
+    let mut seen_total = 0;
+    for op in operations::ALL {
+        let seen: u64 = m
+            .attempts
+            .iter()
+            .filter(|((o, _), _)| *o == op.id)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(seen, sim.calls(op.id), "{}", op.id);
+        seen_total += seen;
+        let latency = m.latency.get(op.id).map_or(0, |h| h.count);
+        assert_eq!(latency, seen, "every attempt of {} timed", op.id);
+    }
+    assert_eq!(seen_total, sim.request_count());
+    // 3 batch reads + the retried one; 2 history pages + the retried one; one device read.
+    assert_eq!(count(GET_BATCH_DEVICE_DATA_STREAMS.id, "200"), 3);
+    assert_eq!(count(GET_BATCH_DEVICE_DATA_STREAMS.id, "429"), 1);
+    assert_eq!(count(GET_DEVICE_DATA_STREAM_HISTORY.id, "200"), 2);
+    assert_eq!(count(GET_DEVICE_DATA_STREAM_HISTORY.id, "503"), 1);
+    assert_eq!(count("getDeviceDataStreamsV2", "200"), 1);
+    assert_eq!(seen_total, 8);
+    assert_eq!(m.retries.values().sum::<u64>(), 2);
+    // The Retry-After was honoured, and all the client waited is in backoff and pacing.
+    assert!(m.backoff >= Duration::from_secs(2), "{:?}", m.backoff);
+    let slept: Duration = clock.sleeps().iter().sum();
+    assert_eq!(m.backoff + m.pacing, slept);
+    for h in m.latency.values() {
+        assert_eq!(h.buckets.iter().sum::<u64>() + h.over, h.count);
+    }
+
+    // The Prometheus text: one attempts line per (operation, outcome), cumulative buckets.
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(
+        "blynk_attempts_total{operation=\"getBatchDeviceDataStreams\",outcome=\"429\"} 1\n"
+    ));
+    assert!(text.contains(
+        "blynk_attempt_duration_seconds_bucket{operation=\"getBatchDeviceDataStreams\",le=\"+Inf\"} 4\n"
+    ));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("blynk_attempt_duration_seconds_bucket"))
+            .count(),
+        3 * (BUCKETS.len() + 1)
+    );
+    assert!(text.contains(&format!(
+        "blynk_backoff_seconds_total {}\n",
+        m.backoff.as_secs_f64()
+    )));
 }
