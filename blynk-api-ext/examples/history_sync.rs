@@ -265,7 +265,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         match cli.every {
             Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
-            None => break,
+            None => {
+                let failed = report.iter().filter(|s| s.error.is_some()).count();
+                if failed > 0 {
+                    // For cron: the run is incomplete (the next one fetches those streams again).
+                    return Err(
+                        format!("{failed} streams failed; their checkpoints were kept").into(),
+                    );
+                }
+                break;
+            }
         }
     }
     Ok(())

@@ -71,7 +71,8 @@ pub async fn run(
     let result = blynk
         .import_history(args.device_id, args.datastream_id, points, options)
         .await;
-    args.progress.finish();
+    // The summary line follows on the same terminal: leave no bar behind.
+    args.progress.finish_and_clear();
     let report = result?;
     writeln!(
         out,
@@ -210,7 +211,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 fn progress_bar() -> Result<ProgressBar, Box<dyn Error>> {
     // Drawn on stderr, and only when it is a terminal.
     Ok(ProgressBar::new(0).with_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} points, {per_sec}, eta {eta}",
+        "{bar:40} {human_pos}/{human_len} points, eta {eta}",
     )?))
 }
 
