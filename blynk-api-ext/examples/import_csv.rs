@@ -111,9 +111,11 @@ pub fn read_points(
     let now = SystemTime::now();
     let mut points = Vec::new();
     let mut last_ts = None;
+    let mut rows = 0;
     for (position, record) in csv.records().enumerate() {
         let record = record?;
         let position = position as u64;
+        rows += 1;
         if position < skip {
             continue;
         }
@@ -146,6 +148,11 @@ pub fn read_points(
         // A point too far ahead passes (the import counts it in `skipped_future`).
         import_point(&point, position, options, now).map_err(|e| format!("line {line}: {e}"))?;
         points.push(point);
+    }
+    if skip > rows {
+        return Err(
+            format!("the file has {rows} data rows: nothing to resume from row {skip}").into(),
+        );
     }
     Ok(points)
 }

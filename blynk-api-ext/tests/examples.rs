@@ -374,6 +374,15 @@ async fn a_bad_row_stops_the_import_before_anything_is_sent() {
         // Not a panic, not a raw CSV error: a line number and what is wrong.
         assert!(err.to_string().starts_with(expected), "{file:?}: {err}");
     }
+    let err = import_csv::run(
+        &blynk,
+        &import_args(false, 5),
+        "ts,value\n1,1\n".as_bytes(),
+        Vec::new(),
+    )
+    .await
+    .expect_err("past the end");
+    assert!(err.to_string().contains("1 data rows"), "{err}");
     let out_of_order = "ts,value\n2000,1\n1000,2\n";
     let err = import_csv::run(
         &blynk,
@@ -575,7 +584,9 @@ async fn the_metrics_observer_sees_every_attempt_the_simulator_received() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use blynk_api_ext::api::operations::{self, GET_BATCH_DEVICE_DATA_STREAMS};
+    use blynk_api_ext::api::operations::{
+        self, GET_BATCH_DEVICE_DATA_STREAMS, GET_DEVICE_DATA_STREAMS_V2,
+    };
     use blynk_api_ext::clock::ManualClock;
     use blynk_sim::rules::{Action, FaultRule};
     use metrics_observer::{BUCKETS, Metrics, MetricsObserver, Workload};
@@ -644,7 +655,7 @@ async fn the_metrics_observer_sees_every_attempt_the_simulator_received() {
     assert_eq!(count(GET_BATCH_DEVICE_DATA_STREAMS.id, "429"), 1);
     assert_eq!(count(GET_DEVICE_DATA_STREAM_HISTORY.id, "200"), 2);
     assert_eq!(count(GET_DEVICE_DATA_STREAM_HISTORY.id, "503"), 1);
-    assert_eq!(count("getDeviceDataStreamsV2", "200"), 1);
+    assert_eq!(count(GET_DEVICE_DATA_STREAMS_V2.id, "200"), 1);
     assert_eq!(seen_total, 8);
     assert_eq!(m.retries.values().sum::<u64>(), 2);
     // The Retry-After was honoured, and all the client waited is in backoff and pacing.
