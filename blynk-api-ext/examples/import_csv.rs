@@ -63,6 +63,7 @@ pub async fn run(
         .offset(args.resume_from)
         .skip_existing(args.skip_existing)
         .progress(ProgressFn::new(move |p| bar.set_position(p.done)));
+    // Text from the file is escaped in errors: a control character cannot reach the terminal.
     let points = read_points(input, args.resume_from, args.skip_existing, &options)?;
 
     args.progress
@@ -104,7 +105,7 @@ pub fn read_points(
     if header.len() != 2 || &header[0] != "ts" || &header[1] != "value" {
         return Err(format!(
             "line 1: the header must be `ts,value`, not `{}`",
-            header.iter().collect::<Vec<_>>().join(",")
+            header.iter().collect::<Vec<_>>().join(",").escape_debug()
         )
         .into());
     }
@@ -127,12 +128,18 @@ pub fn read_points(
             )
             .into());
         }
-        let ts: i64 = record[0]
-            .parse()
-            .map_err(|_| format!("line {line}: ts `{}` is not epoch milliseconds", &record[0]))?;
-        let value: f64 = record[1]
-            .parse()
-            .map_err(|_| format!("line {line}: value `{}` is not a number", &record[1]))?;
+        let ts: i64 = record[0].parse().map_err(|_| {
+            format!(
+                "line {line}: ts `{}` is not epoch milliseconds",
+                record[0].escape_debug()
+            )
+        })?;
+        let value: f64 = record[1].parse().map_err(|_| {
+            format!(
+                "line {line}: value `{}` is not a number",
+                record[1].escape_debug()
+            )
+        })?;
         if ts < 0 {
             return Err(format!("line {line}: ts {ts} is before 1970").into());
         }
