@@ -7,9 +7,7 @@
 //! cargo bench -p blynk-api-ext --bench bulk -- bad-day      # one section
 //! ```
 //!
-//! Sections: `import-memory` (peak RSS of a 1,000,000-point import from an iterator; run first, in
-//! a fresh process), `encode` (import body encoding against serde_json on the same points),
-//! `fleet-paced` (10,000 devices against a server-side token bucket of 50 requests/s, pacing on
+//! Sections (the import figures are `benches/import.rs`'s): `fleet-paced` (10,000 devices against a server-side token bucket of 50 requests/s, pacing on
 //! and off), `bad-day` (20 reads of 1,000 devices under 30% 429, 10% 500 and 5% dropped
 //! connections), `bulk-read` (1,000 devices at 20 ms latency against the ideal), `history`
 //! (1,000,000 points over 1,000 pages, read-ahead against sequential), `overhead` (one call
@@ -19,10 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use blynk_api_ext::{
-    Attempt, Blynk, HistoryQuery, ImportOptions, Pacing, Point, ReadOptions, RetryConfig,
-};
-use blynk_sim::rules::{Action, FaultRule};
+use blynk_api_ext::{Attempt, Blynk, HistoryQuery, Pacing, ReadOptions, RetryConfig};
 use blynk_sim::{
     BlynkSim, Datastream, Faults, HistoryGenerator, ImportLimit, Principal, RateLimit, Seed,
 };
@@ -86,129 +81,6 @@ impl Tally {
     }
 }
 
-/// Peak and current resident set size of this process, in KiB (Linux).
-fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-fn lazy_points(n: u64) -> impl Iterator<Item = Point> {
-    (0..n).map(|i| {
-        Point::new(
-            UNIX_EPOCH + Duration::from_millis(BASE_TS as u64 + i * 1000),
-            (i % 1000) as f64 / 10.0,
-        )
-    })
-}
-
-async fn import_memory() {
-    // Imports are answered 200 without being stored, so that the simulator (in this process)
-    // does not hold the million points and the figure is the client's.
-    let sim = BlynkSim::builder()
-        .seed(seed(1, 0))
-        .rule(
-            FaultRule::operation("importDeviceBatchData").then(Action::Status {
-                status: 200,
-                retry_after: None,
-            }),
-        )
-        .start()
-        .await
-        .expect("simulator");
-    let blynk = client(&sim);
-    let (peak_before, rss_before) = rss_kib();
-    let start = Instant::now();
-    let report = blynk
-        .import_history(1, 1, lazy_points(1_000_000), ImportOptions::default())
-        .await
-        .expect("import");
-    let elapsed = start.elapsed();
-    let (peak_after, _) = rss_kib();
-    println!(
-        "import-memory: 1,000,000 points from an iterator in {} requests, {:.2} s ({:.0} points/s); \
-         peak RSS {:.1} MiB (before the import: RSS {:.1} MiB, peak {:.1} MiB); target < 64 MiB",
-        report.requests,
-        elapsed.as_secs_f64(),
-        1_000_000.0 / elapsed.as_secs_f64(),
-        peak_after as f64 / 1024.0,
-        rss_before as f64 / 1024.0,
-        peak_before as f64 / 1024.0,
-    );
-}
-
-fn encode() {
-    use blynk_api::types::{DataStreamRawValue, ImportDeviceBatchDataBodyValuesItem};
-
-    /// The import body borrowing its points, so that the baseline times serialization only.
-    #[derive(serde::Serialize)]
-    struct Body<'a> {
-        #[serde(rename = "deviceId")]
-        device_id: i32,
-        #[serde(rename = "dataStreamId")]
-        data_stream_id: i32,
-        values: &'a [ImportDeviceBatchDataBodyValuesItem],
-    }
-    const N: usize = 1_000_000;
-    let points: Vec<Point> = lazy_points(N as u64).collect();
-    let items: Vec<ImportDeviceBatchDataBodyValuesItem> = points
-        .iter()
-        .map(|p| ImportDeviceBatchDataBodyValuesItem {
-            ts: blynk_api_ext::to_millis(p.at).unwrap_or_default(),
-            value: match &p.value {
-                blynk_api_ext::Value::Number(n) => DataStreamRawValue::Double(*n),
-                _ => DataStreamRawValue::Double(0.0),
-            },
-        })
-        .collect();
-    let rounds = 11;
-    let mut ours = Vec::new();
-    let mut baseline = Vec::new();
-    let mut our_bytes = 0usize;
-    let mut base_bytes = 0usize;
-    for _ in 0..rounds {
-        let start = Instant::now();
-        let mut bytes = 0;
-        blynk_api_ext::internals::encode_import_bodies(1, 1, &points, |body| bytes += body.len());
-        ours.push(start.elapsed());
-        our_bytes = bytes;
-
-        let start = Instant::now();
-        let mut bytes = 0;
-        for chunk in items.chunks(blynk_api_ext::limits::MAX_POINTS_PER_IMPORT) {
-            let body = Body {
-                device_id: 1,
-                data_stream_id: 1,
-                values: chunk,
-            };
-            bytes += serde_json::to_vec(&body).map(|b| b.len()).unwrap_or(0);
-        }
-        baseline.push(start.elapsed());
-        base_bytes = bytes;
-    }
-    ours.sort();
-    baseline.sort();
-    let (o, b) = (ours[rounds / 2], baseline[rounds / 2]);
-    println!(
-        "encode: 1,000,000 points, median of {rounds}: ours {:.1} ms ({:.1} M points/s, {} bytes), \
-         serde_json on the generated types {:.1} ms ({:.1} M points/s, {} bytes); ratio {:.2}x (target >= 0.9x)",
-        o.as_secs_f64() * 1e3,
-        N as f64 / o.as_secs_f64() / 1e6,
-        our_bytes,
-        b.as_secs_f64() * 1e3,
-        N as f64 / b.as_secs_f64() / 1e6,
-        base_bytes,
-        b.as_secs_f64() / o.as_secs_f64(),
-    );
-}
-
 async fn fleet_paced() {
     let ids: Vec<i32> = (1..=10_000).collect();
     for (label, pacing) in [("on", Pacing::adaptive()), ("off", Pacing::disabled())] {
@@ -257,14 +129,40 @@ async fn fleet_paced() {
 
 async fn bad_day() {
     let ids: Vec<i32> = (1..=1000).collect();
-    for (label, pacing) in [
-        ("default pacing", Pacing::adaptive()),
-        ("pacing off", Pacing::disabled()),
+    // Each configuration gets 20 reads or 240 s, whichever ends first.
+    let cap = Duration::from_secs(240);
+    for (label, pacing, retry) in [
+        (
+            "defaults (adaptive pacing, 4 attempts)",
+            Pacing::adaptive(),
+            RetryConfig::standard(),
+        ),
+        (
+            "pacing off, 4 attempts",
+            Pacing::disabled(),
+            RetryConfig::standard(),
+        ),
+        (
+            "pacing off, 12 attempts",
+            Pacing::disabled(),
+            RetryConfig::standard().max_attempts(12),
+        ),
+        (
+            "adaptive pacing, 12 attempts",
+            Pacing::adaptive(),
+            RetryConfig::standard().max_attempts(12),
+        ),
     ] {
         let mut complete = 0;
+        let mut runs = 0;
         let mut times = Vec::new();
         let mut attempts = 0;
+        let mut devices = 0;
+        let began = Instant::now();
         for run in 0..20u64 {
+            if began.elapsed() > cap {
+                break;
+            }
             let sim = sim(
                 seed(1000, 0),
                 Faults {
@@ -284,7 +182,7 @@ async fn bad_day() {
                 .base_url(sim.base_url())
                 .token(TOKEN)
                 .pacing(pacing.clone())
-                .retry(RetryConfig::standard())
+                .retry(retry.clone())
                 .observer(tally.observe())
                 .build()
                 .expect("client");
@@ -294,19 +192,23 @@ async fn bad_day() {
                 .await
                 .expect("read");
             times.push(start.elapsed());
+            runs += 1;
             attempts += tally.attempts.load(Ordering::Relaxed);
+            devices += fleet.devices.len();
             if fleet.is_complete() && fleet.devices.len() == 1000 {
                 complete += 1;
             }
         }
         times.sort();
         println!(
-            "bad-day: 1,000 devices under 30% 429 + 10% 500 + 5% dropped connections, default \
-             retries, {label}: {complete}/20 reads returned every device (target 20/20); \
-             time per read p50 {:.2} s, max {:.2} s; {:.0} attempts per read (100 requests)",
+            "bad-day: 1,000 devices under 30% 429 + 10% 500 + 5% dropped connections, {label}: \
+             {complete}/{runs} reads returned every device (target 20/20; runs stop at 240 s); \
+             {:.1} devices returned per read on average; time per read p50 {:.2} s, max {:.2} s; \
+             {:.0} attempts per read (100 requests)",
+            devices as f64 / runs.max(1) as f64,
             times[times.len() / 2].as_secs_f64(),
             times[times.len() - 1].as_secs_f64(),
-            attempts as f64 / 20.0,
+            attempts as f64 / runs.max(1) as f64,
         );
     }
 }
@@ -484,12 +386,6 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    if wants("import-memory") {
-        runtime.block_on(import_memory());
-    }
-    if wants("encode") {
-        encode();
-    }
     if wants("fleet-paced") {
         runtime.block_on(fleet_paced());
     }

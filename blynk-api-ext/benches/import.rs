@@ -9,19 +9,20 @@
 //! - `encode`: import bodies written by the client's encoder against serde_json serializing the
 //!   generated types (`ImportDeviceBatchDataBodyValuesItem`) over the same 1,000,000 points, in
 //!   bodies of 10,000 points; median of 11 rounds; target ratio >= 1.0x.
-//! - `import-memory`: `import_history` of 10,000,000 points from a lazy iterator, against a fake
-//!   server running in a *separate process* (this binary re-run with `serve`), so the peak RSS
-//!   printed (VmHWM of this process) is the client's alone; target < 32 MiB.
-
-#[path = "../tests/support/fake.rs"]
-mod fake;
+//! - `import-memory`: `import_history` of 10,000,000 points from a lazy iterator, against the
+//!   simulator running in a *separate process* (this binary re-run with `serve`; imports answered
+//!   200 without being stored), so the peak RSS printed (VmHWM of this process) is the client's
+//!   alone; target < 32 MiB.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use blynk_api_ext::{Blynk, ImportOptions, Point};
-use fake::{BASE_TS, Config, Fake};
+use blynk_sim::rules::{Action, FaultRule};
+use blynk_sim::{BlynkSim, Datastream, ImportLimit, Principal, Seed};
+
+const BASE_TS: i64 = 1_600_000_000_000;
 
 /// Peak and current resident set size of this process, in KiB (Linux).
 fn rss_kib() -> (u64, u64) {
@@ -114,10 +115,31 @@ fn encode() {
     );
 }
 
-/// Runs the fake server in this process (the child side of `import-memory`) and prints its URL.
+/// Runs the simulator in this process (the child side of `import-memory`) and prints its URL.
+/// Imports are answered 200 without being applied, so the server holds no points either.
 async fn serve() {
-    let fake = Fake::start(Config::default()).await;
-    println!("{}", fake.url);
+    let seed = Seed::builder()
+        .product(1, "Sensor", [Datastream::number(1, "V1", "Temperature")])
+        .devices(1, [1])
+        .token("bench-token", Principal::organisation())
+        .build()
+        .expect("seed");
+    let sim = BlynkSim::builder()
+        .seed(seed)
+        .import_limit(ImportLimit {
+            burst: u32::MAX,
+            per_second: 1e9,
+        })
+        .rule(
+            FaultRule::operation("importDeviceBatchData").then(Action::Status {
+                status: 200,
+                retry_after: None,
+            }),
+        )
+        .start()
+        .await
+        .expect("simulator");
+    println!("{}", sim.base_url());
     // Serve until the parent closes stdin (or kills this process).
     let _ = tokio::task::spawn_blocking(|| {
         let mut line = String::new();

@@ -179,7 +179,7 @@ impl Engine {
                 | Outcome::Response(StatusCode::SERVICE_UNAVAILABLE) => server_wait,
                 _ => None,
             };
-            shared.pacer.record(clock, throttled, pause);
+            shared.pacer.record(clock, sent_at, throttled, pause);
             let report = |will_retry: bool| {
                 shared.observer.attempt(&Attempt {
                     operation,

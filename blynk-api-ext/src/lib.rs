@@ -11,7 +11,14 @@
 //!   size 1..=1000, 200-character properties) and values JSON cannot carry are refused with
 //!   [`Error::InvalidInput`] before anything is sent.
 //! - **Errors to match on**: [`Error`] names the operation, and [`Error::is_retryable`] says
-//!   whether to try again later.
+//!   whether to try again later. Bulk operations keep what succeeded beside what failed
+//!   ([`FleetValues::failed`], [`ImportManyReport::failed`], [`BatchUpdateSummary::failed`]);
+//!   `into_complete()?` makes them all-or-nothing.
+//! - **A bad day**: one [`Pacing`] limiter per client (adaptive rate after 429s, shared
+//!   `Retry-After`, optional ceiling, retry budget), retries that cover the token endpoint, an
+//!   [`Observer`] for metrics, and per-call overrides ([`Blynk::with_retry`],
+//!   [`Blynk::with_timeout`]).
+//! - **Spawnable**: every operation's future is `Send`; the client is `Clone + Send + Sync`.
 //! - **Safe by default**: https off loopback, secrets redacted from `Debug`, never in URLs, and
 //!   `Authorization` never follows a redirect to another host.
 //!

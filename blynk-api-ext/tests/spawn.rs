@@ -34,6 +34,12 @@ const _: () = {
     assert_send_sync::<Error>();
     assert_send_sync::<ImportError>();
     assert_send_sync::<BatchUpdateError>();
+    assert_send_sync::<blynk_api_ext::BatchUpdateOptions>();
+    assert_send_sync::<blynk_api_ext::Pacing>();
+    assert_send_sync::<blynk_api_ext::Attempt>();
+    assert_send_sync::<blynk_api_ext::ImportManyReport>();
+    assert_send_sync::<blynk_api_ext::FailedDevices>();
+    assert_send_sync::<blynk_api_ext::FailedRows>();
     // Streams are polled by one task at a time: `Send` is what spawning needs.
     assert_send::<HistoryStream>();
     assert_send::<ImportJob>();
@@ -118,6 +124,15 @@ async fn every_single_operation_runs_in_a_spawned_task() {
         .unwrap();
     let b = blynk.clone();
     spawned(async move { b.set_property(1, 1, Property::Label, "Kitchen").await })
+        .await
+        .unwrap();
+    // Per-call overrides are clients too.
+    let b = blynk.with_retry(RetryConfig::disabled());
+    spawned(async move { b.device_values(1).await })
+        .await
+        .unwrap();
+    let b = blynk.with_timeout(Duration::from_secs(5));
+    spawned(async move { b.device_values(1).await })
         .await
         .unwrap();
 }
