@@ -129,6 +129,35 @@ impl ChunkEncoder {
     /// Appends one import point, `{"ts":…,"value":…}`, formatting numbers with the same
     /// formatters serde_json uses (itoa, zmij), which is what keeps encoding at serde_json's speed.
     pub(crate) fn push_point(&mut self, ts: i64, value: &Value) -> Pushed {
+        // The common case, a finite number that fits: its exact length is known before writing,
+        // so the body grows once and nothing is written then taken back.
+        if let Value::Number(n) = value
+            && n.is_finite()
+        {
+            let mut ts_text = itoa::Buffer::new();
+            let ts_text = ts_text.format(ts).as_bytes();
+            let mut n_text = zmij::Buffer::new();
+            let n_text = n_text.format_finite(*n).as_bytes();
+            const OPEN: &[u8] = b"{\"ts\":";
+            const VALUE: &[u8] = b",\"value\":";
+            let comma = usize::from(self.items > 0);
+            let len = comma + OPEN.len() + ts_text.len() + VALUE.len() + n_text.len() + 1;
+            if self.items < self.max_items
+                && self.buf.len() + len + self.suffix.len() <= self.max_bytes
+            {
+                self.buf.reserve(len);
+                if comma == 1 {
+                    self.buf.push(b',');
+                }
+                self.buf.extend_from_slice(OPEN);
+                self.buf.extend_from_slice(ts_text);
+                self.buf.extend_from_slice(VALUE);
+                self.buf.extend_from_slice(n_text);
+                self.buf.push(b'}');
+                self.items += 1;
+                return Pushed::Added;
+            }
+        }
         self.push_with(|buf| {
             buf.extend_from_slice(b"{\"ts\":");
             buf.extend_from_slice(itoa::Buffer::new().format(ts).as_bytes());

@@ -8,7 +8,7 @@
 //! timestamp are the ones present, since the server may format a value differently from how it
 //! was sent (22 comes back as 22.0) or store a text value as a number.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::Error;
 use crate::model::Value;
@@ -138,14 +138,19 @@ impl Observed {
     }
 }
 
-/// Whether a stored number is the value that was sent (22 and 22.0 are; a text value is if it
-/// reads as that number).
-fn same_value(sent: &Value, stored: f64) -> bool {
+/// The number a sent value is stored as, if any: itself for a number, what a text value reads as
+/// (a location has none). 22 and 22.0 are the same number.
+fn as_number(sent: &Value) -> Option<f64> {
     match sent {
-        Value::Number(n) => *n == stored,
-        Value::Text(s) => s.trim().parse::<f64>().is_ok_and(|n| n == stored),
-        Value::Location(_) => false,
+        Value::Number(n) => Some(*n),
+        Value::Text(s) => s.trim().parse::<f64>().ok(),
+        Value::Location(_) => None,
     }
+}
+
+/// A key under which equal numbers meet (`-0.0` and `0.0` are equal).
+fn key(n: f64) -> u64 {
+    if n == 0.0 { 0 } else { n.to_bits() }
 }
 
 /// Indexes of `items` grouped by timestamp, in timestamp order, keeping only those `keep` selects.
@@ -162,16 +167,19 @@ fn by_timestamp(items: &[Item], keep: impl Fn(&Item) -> bool) -> BTreeMap<i64, V
 /// Picks `n` of `candidates`, those whose value is among `stored` first (each stored value
 /// claimed once), then in input order.
 fn pick(items: &[Item], candidates: &[usize], stored: &[f64], n: usize) -> Vec<usize> {
-    let mut unclaimed: Vec<f64> = stored.to_vec();
+    let mut unclaimed: HashMap<u64, usize> = HashMap::new();
+    for v in stored {
+        *unclaimed.entry(key(*v)).or_default() += 1;
+    }
     let mut matched = Vec::new();
     let mut rest = Vec::new();
     for &index in candidates {
-        let claim = unclaimed
-            .iter()
-            .position(|v| same_value(&items[index].value, *v));
+        let claim = as_number(&items[index].value)
+            .and_then(|v| unclaimed.get_mut(&key(v)))
+            .filter(|left| **left > 0);
         match claim {
-            Some(at) => {
-                unclaimed.swap_remove(at);
+            Some(left) => {
+                *left -= 1;
                 matched.push(index);
             }
             None => rest.push(index),
@@ -207,18 +215,23 @@ pub(crate) fn match_unknown(
 ) -> (Vec<usize>, Vec<usize>) {
     let mut present = Vec::new();
     let mut missing = Vec::new();
-    for (ts, group) in by_timestamp(items, |i| i.state == State::Unknown) {
-        let known = items
-            .iter()
-            .filter(|i| i.ts == ts && i.state == State::Stored)
-            .count() as u64;
+    let unknown = by_timestamp(items, |i| i.state == State::Unknown);
+    let mut stored: BTreeMap<i64, u64> = BTreeMap::new();
+    for item in items {
+        if item.state == State::Stored && unknown.contains_key(&item.ts) {
+            *stored.entry(item.ts).or_default() += 1;
+        }
+    }
+    for (ts, group) in unknown {
+        let known = stored.get(&ts).copied().unwrap_or(0);
         let left = observed
             .count(ts)
             .saturating_sub(baseline.count(ts))
             .saturating_sub(known);
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(group.len());
-        let found = pick(items, &group, observed.values(ts), n);
-        missing.extend(group.iter().filter(|i| !found.contains(i)));
+        let mut found = pick(items, &group, observed.values(ts), n);
+        found.sort_unstable();
+        missing.extend(group.iter().filter(|i| found.binary_search(i).is_err()));
         present.extend(found);
     }
     present.sort_unstable();
@@ -288,8 +301,12 @@ mod tests {
 
     #[test]
     fn text_values_match_the_number_they_read_as() {
-        assert!(same_value(&Value::Text(" 22 ".into()), 22.0));
-        assert!(!same_value(&Value::Text("on".into()), 1.0));
+        assert_eq!(
+            as_number(&Value::Text(" 22 ".into())).map(key),
+            Some(key(22.0))
+        );
+        assert_eq!(as_number(&Value::Text("on".into())), None);
+        assert_eq!(key(-0.0), key(0.0));
     }
 
     mod properties {
