@@ -1,7 +1,8 @@
 //! Peak memory of the `blynk-sim` program under load, read from `/proc/<pid>/status` (`VmHWM`, the
 //! resident set's high-water mark). Two fresh processes:
 //!
-//! 1. 100 imports of 10,000 points each (1,000,000 points kept as history), 4 at a time;
+//! 1. 100 imports of 10,000 points each (1,000,000 points kept as history), 4 at a time, with
+//!    and without validation against the document;
 //! 2. 1,000,000 small API requests (device value reads), 32 at a time.
 //!
 //! The target is a peak under 64 MiB for each. Linux only. Prints its figures:
@@ -25,9 +26,10 @@ struct Sim {
 }
 
 impl Sim {
-    fn start() -> Self {
+    fn start(extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_blynk-sim"))
             .args(["--port", "0", "--import-burst", "1000000"])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .expect("start blynk-sim");
@@ -78,8 +80,8 @@ fn verdict(peak: f64) -> &'static str {
     }
 }
 
-async fn imports(client: &reqwest::Client) {
-    let sim = Sim::start();
+async fn imports(client: &reqwest::Client, extra: &[&str]) {
+    let sim = Sim::start(extra);
     let (rss0, _) = sim.memory();
     let url = format!("{}/api/v1/organization/device/import/batch", sim.base_url);
     let start = Instant::now();
@@ -104,14 +106,19 @@ async fn imports(client: &reqwest::Client) {
     let elapsed = start.elapsed();
     let (rss, peak) = sim.memory();
     println!(
-        "memory: 100 imports of 10,000 points (1,000,000 points kept) in {:.1} s: RSS {rss0:.1} MiB at start, {rss:.1} MiB after, peak {peak:.1} MiB ({})",
+        "memory: 100 imports of 10,000 points (1,000,000 points kept){} in {:.1} s: RSS {rss0:.1} MiB at start, {rss:.1} MiB after, peak {peak:.1} MiB ({})",
+        if extra.is_empty() {
+            ""
+        } else {
+            ", without validation"
+        },
         elapsed.as_secs_f64(),
         verdict(peak)
     );
 }
 
 async fn requests(client: &reqwest::Client, total: usize) {
-    let sim = Sim::start();
+    let sim = Sim::start(&[]);
     let (rss0, _) = sim.memory();
     let url = format!(
         "{}/api/v2/organization/device/datastreams?deviceId=1",
@@ -154,7 +161,8 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        imports(&client).await;
+        imports(&client, &[]).await;
+        imports(&client, &["--no-validation"]).await;
         requests(&client, total).await;
     });
 }

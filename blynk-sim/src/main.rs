@@ -77,8 +77,11 @@ struct Args {
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Answer requests that break the API document with 400 naming the rule.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_validation")]
     strict: bool,
+    /// Do not check exchanges against the API document (saves time in benchmarks).
+    #[arg(long)]
+    no_validation: bool,
     /// Imported points become visible to history reads this many milliseconds after the import.
     #[arg(long, default_value_t = 0)]
     import_visibility_delay_ms: u64,
@@ -163,6 +166,7 @@ async fn main() -> ExitCode {
         .faults(faults)
         .rules(rules)
         .strict(args.strict)
+        .validate(!args.no_validation)
         .import_visibility_delay(Duration::from_millis(args.import_visibility_delay_ms))
         .import_limit(ImportLimit {
             burst: args.import_burst,

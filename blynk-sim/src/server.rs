@@ -33,6 +33,7 @@ pub(crate) struct Config {
     pub(crate) import_visibility_delay: Duration,
     pub(crate) log_body_limit: usize,
     pub(crate) strict: bool,
+    pub(crate) validate: bool,
 }
 
 pub(crate) struct Shared {
@@ -133,8 +134,11 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         });
     };
 
-    let violations =
-        validate::request(op, &received.query, received.json.as_ref(), &received.bytes);
+    let violations = if shared.config.validate {
+        validate::request(op, &received.query, received.json.as_ref(), &received.bytes)
+    } else {
+        Vec::new()
+    };
     if !violations.is_empty() {
         let first = violations[0].clone();
         lock(&shared.violations).extend(violations);
@@ -337,6 +341,7 @@ fn finish(
         .map(|b| serde_json::to_vec(b).unwrap_or_default());
     if let Some(op) = op
         && !injected
+        && shared.config.validate
     {
         let violations = validate::response(op, answer.status, answer.body.as_ref());
         if !violations.is_empty() {

@@ -220,6 +220,14 @@ async fn strict_mode_answers_a_violating_request_400_naming_the_rule() {
     assert_eq!(get(&sim, &format!("{VALUES}?deviceId=1")).await.0, 200);
 }
 
+#[tokio::test]
+async fn validation_can_be_turned_off() {
+    let sim = BlynkSim::builder().validate(false).start().await.unwrap();
+    let ids: String = (1..=11).map(|i| format!("deviceIds={i}&")).collect();
+    assert_eq!(get(&sim, &format!("{BATCH}?{ids}")).await.0, 400);
+    assert_eq!(sim.violations(), []);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Prefer: code=
 // ---------------------------------------------------------------------------------------------
