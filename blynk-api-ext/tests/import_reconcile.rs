@@ -205,6 +205,7 @@ async fn a_fault_storm_stores_every_point_exactly_once_over_several_seeds() {
         assert_eq!(report.existing_reads, 0);
         sim.advance_clock(Duration::from_secs(1));
         assert_eq!(sim.history(DEVICE, DATASTREAM).len() as u64, N);
+        assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
 }
 
