@@ -205,6 +205,7 @@ async fn a_fault_storm_stores_every_point_exactly_once_over_several_seeds() {
         assert_eq!(report.existing_reads, 0);
         sim.advance_clock(Duration::from_secs(1));
         assert_eq!(sim.history(DEVICE, DATASTREAM).len() as u64, N);
+        assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
 }
 
@@ -419,6 +420,59 @@ async fn rerunning_with_skip_existing_after_apply_then_drop_stores_each_point_on
         .expect("re-run");
     assert_eq!(report.skipped_existing, err.unresolved.len() as u64);
     assert_exactly_once(&sim, 500);
+}
+
+#[tokio::test]
+async fn a_timestamp_is_never_split_between_two_windows() {
+    // Points 9,998 to 10,004 share one timestamp: the first window grows to hold them all, so
+    // one range read covers the whole input, and all 7 points at that timestamp are sent.
+    let shared = BASE + 9_998 * 1000;
+    let input: Vec<Point> = (0..10_005u64)
+        .map(|i| {
+            let ts = if i >= 9_998 {
+                shared
+            } else {
+                BASE + i as i64 * 1000
+            };
+            Point::new(from_millis(ts), i as f64)
+        })
+        .collect();
+    let sim = start(Rules::new(), Duration::ZERO, Vec::new()).await;
+    let report = client(&sim, 1)
+        .import_history(
+            DEVICE,
+            DATASTREAM,
+            input,
+            options(2_000_000).skip_existing(true),
+        )
+        .await
+        .expect("import");
+    assert_eq!(report.existing_reads, 1);
+    assert_eq!(report.accepted, 10_005);
+    assert_eq!(applied(&sim).get(&shared), Some(&7));
+}
+
+#[tokio::test]
+async fn input_out_of_time_order_is_reconciled_without_skip_existing() {
+    let rules = Rules::new()
+        .rule(
+            FaultRule::operation(IMPORT)
+                .nth(2)
+                .then(Action::ApplyThenDrop),
+        )
+        .rule(FaultRule::operation(IMPORT).nth(4).then(Action::Status {
+            status: 502,
+            retry_after: None,
+        }));
+    let sim = start(rules, Duration::from_millis(200), Vec::new()).await;
+    let mut input: Vec<Point> = points(600).collect();
+    input.reverse();
+    let report = client(&sim, 1)
+        .import_history(DEVICE, DATASTREAM, input, options(4 * 1024))
+        .await
+        .expect("import");
+    assert_eq!(report.unknown_outcomes, 2);
+    assert_exactly_once(&sim, 600);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -296,11 +296,13 @@ impl<'a> Run<'a> {
         observed: &mut Observed,
         reads: Reads,
     ) -> Result<(), Error> {
+        // One millisecond wider on each side, so the range holds `lo` and `hi` whether the server
+        // reads its bounds as inclusive or not; points at other timestamps are not counted.
         let query = HistoryQuery {
             device_id: self.device_id,
             datastream_id: self.datastream_id,
-            from: from_millis(lo),
-            to: from_millis(hi),
+            from: from_millis(lo.saturating_sub(1).max(0)),
+            to: from_millis(hi.saturating_add(1)),
         };
         let size = limits::MAX_HISTORY_PAGE_SIZE;
         let empty = observed.cleared();
