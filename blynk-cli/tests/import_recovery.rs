@@ -241,3 +241,38 @@ async fn the_import_help_documents_skip_existing() {
     assert!(help.stdout.contains("--skip-existing"), "{}", help.stdout);
     assert!(help.stdout.contains("--reconcile-wait"), "{}", help.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
+    // Two imports per device, then 429 until the simulator's clock moves on; the second import
+    // is applied and its answer lost, and the run settles it before the third meets the limit.
+    let sim = BlynkSim::builder()
+        .rule(second_import_applied_then_dropped())
+        .import_limit(blynk_sim::ImportLimit {
+            burst: 2,
+            per_second: 0.0001,
+        })
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
+    let failed = blynk(&sim, &["import", "11", "2", &file], &[]).await;
+    assert_eq!(failed.code, 8, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains(
+            "(hint: an answer was lost after points were sent, so some may be stored; the server \
+             limits imports per device: wait a minute, then run `blynk import"
+        ),
+        "{}",
+        failed.stderr
+    );
+    let next = hinted_command(&failed);
+    assert_eq!(
+        next.join(" "),
+        format!("import 11 2 {file} --resume-from 20000 --skip-existing")
+    );
+    sim.advance_clock(std::time::Duration::from_secs(100_000));
+    ok(&run_words(&sim, &next).await);
+    assert_eq!(sim.history(11, 2), expected());
+}

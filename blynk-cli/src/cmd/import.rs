@@ -199,10 +199,19 @@ impl Plan {
         }
         failure.message = format!("{message}: {}", failure.message);
         failure.hint = if unresolved > 0 || e.report.unknown_outcomes > 0 {
+            let wait = if rate_limited {
+                "the server limits imports per device: wait a minute".to_string()
+            } else if retryable {
+                "wait a minute for the server to finish processing".to_string()
+            } else {
+                format!(
+                    "{}; wait a minute for the server to finish processing",
+                    failure.hint
+                )
+            };
             format!(
-                "an answer was lost after the points were sent, so some may be stored; wait a \
-                 minute for the server to finish processing, then run `{next}`: it reads what \
-                 is stored and sends only the rest"
+                "an answer was lost after points were sent, so some may be stored; {wait}, then \
+                 run `{next}`: it reads what is stored and sends only the rest"
             )
         } else if untouched {
             format!(
@@ -362,6 +371,52 @@ mod tests {
         assert_eq!(positions(10_000..20_000), "10000-19999");
         assert_eq!(positions([1, 3, 4, 5, 9].into_iter()), "1,3-5,9");
         assert_eq!(positions([1, 3, 5, 7, 9].into_iter()), "1,3,5,7,...");
+    }
+
+    fn plan(file: &str) -> Plan {
+        Plan {
+            args: Args {
+                device: 11,
+                datastream: 2,
+                file: PathBuf::from(file),
+                format: Some(PointsFormat::Jsonl),
+                resume_from: 0,
+                skip_existing: false,
+                reconcile_wait: Some(Duration::from_secs(90)),
+            },
+            format: PointsFormat::Jsonl,
+            total: 0,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn the_next_command_repeats_the_flags_given_but_never_a_secret() {
+        let connection = ConnectionArgs {
+            server: Some("http://127.0.0.1:8080".into()),
+            token: Some("s3cret-token".into()),
+            client_secret: Some("s3cret-secret".into()),
+            timeout: Some(Duration::from_millis(2500)),
+            ..ConnectionArgs::default()
+        };
+        let ctx = Context {
+            json: true,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let command = plan("my points.jsonl").command(20_000, true, &ctx, &connection);
+        assert_eq!(
+            command,
+            "blynk --server http://127.0.0.1:8080 --token TOKEN --client-secret SECRET \
+             --timeout 2500ms --json import 11 2 'my points.jsonl' --format jsonl \
+             --resume-from 20000 --skip-existing --reconcile-wait 90s"
+        );
+        assert!(!command.contains("s3cret"));
+        let plain =
+            plan("p.csv").command(0, false, &Context::new(false), &ConnectionArgs::default());
+        assert_eq!(
+            plain,
+            "blynk import 11 2 p.csv --format jsonl --reconcile-wait 90s"
+        );
     }
 
     #[test]
