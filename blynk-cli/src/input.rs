@@ -14,7 +14,7 @@ use blynk_api_ext::{
 };
 use jiff::Timestamp;
 
-use crate::time::parse_millis;
+use crate::time::{TIME_FORMS, parse_millis};
 
 /// A problem at a position of an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +133,20 @@ pub fn points_from<R: Read + Send + 'static>(
     format: PointsFormat,
     now: Timestamp,
 ) -> Result<Box<dyn Iterator<Item = Result<Point, InputError>> + Send>, InputError> {
+    let iter = located_points_from(path, input, format, now)?;
+    Ok(Box::new(iter.map(|item| item.map(|(_, point)| point))))
+}
+
+/// A point and the line it is on.
+type Located = Result<(u64, Point), InputError>;
+
+/// Like [`points_from`], each point with its line.
+fn located_points_from<R: Read + Send + 'static>(
+    path: &Path,
+    input: R,
+    format: PointsFormat,
+    now: Timestamp,
+) -> Result<Box<dyn Iterator<Item = Located> + Send>, InputError> {
     let owned = path.to_path_buf();
     let wall = SystemTime::from(now);
     let mut position = 0u64;
@@ -140,7 +154,7 @@ pub fn points_from<R: Read + Send + 'static>(
         let this = position;
         position += 1;
         check_point(&point, this, wall)
-            .map(|()| point)
+            .map(|()| (line, point))
             .map_err(|(column, message)| err(&owned, line, column, message))
     };
     let owned = path.to_path_buf();
@@ -175,8 +189,14 @@ pub fn points_from<R: Read + Send + 'static>(
                         format!("expected 2 fields (ts,value), found {}", record.len()),
                     ));
                 }
-                let ts = parse_millis(&record[0], now)
-                    .map_err(|m| err(&owned, line, 1, format!("bad timestamp: {m}")))?;
+                let ts = parse_millis(&record[0], now).map_err(|m| {
+                    err(
+                        &owned,
+                        line,
+                        1,
+                        format!("bad timestamp: {m}; use {TIME_FORMS}"),
+                    )
+                })?;
                 let value = number(&record[1])
                     .ok_or_else(|| err(&owned, line, 2, format!("bad number: `{}`", &record[1])))?;
                 checked(Point::new(from_millis(ts), value), line)
@@ -193,7 +213,9 @@ pub fn points_from<R: Read + Send + 'static>(
                         line.map_err(|e| err(&owned, n, 1, format!("unreadable line: {e}")))?;
                     let this = position;
                     position += 1;
-                    json_point(&line, now, this).map_err(|(c, m)| err(&owned, n, c, m))
+                    json_point(&line, now, this)
+                        .map(|point| (n, point))
+                        .map_err(|(c, m)| err(&owned, n, c, m))
                 });
             Ok(Box::new(iter))
         }
@@ -210,7 +232,9 @@ fn json_point(line: &str, now: Timestamp, position: u64) -> Result<Point, (u64, 
     };
     let ts = match &json["ts"] {
         serde_json::Value::Number(n) => n.as_i64().ok_or_else(|| "not an integer".to_string()),
-        serde_json::Value::String(s) => parse_millis(s, now),
+        serde_json::Value::String(s) => {
+            parse_millis(s, now).map_err(|m| format!("{m}; use {TIME_FORMS}"))
+        }
         serde_json::Value::Null => Err("missing".to_string()),
         other => Err(format!("`{other}` is not a time")),
     }
@@ -262,17 +286,45 @@ pub fn check_points_from<R: Read + Send + 'static>(
     format: PointsFormat,
     now: Timestamp,
 ) -> Result<u64, InputError> {
+    check_located(path, input, format, now, false)
+}
+
+/// Checks the whole file at `path`; returns how many points it holds. With `in_order`, a point
+/// earlier than the one before it is an error too (what the library's
+/// [`ImportOptions::skip_existing`] refuses, found here before anything is sent).
+pub fn check_points(
+    path: &Path,
+    format: PointsFormat,
+    now: Timestamp,
+    in_order: bool,
+) -> Result<u64, InputError> {
+    check_located(path, BufReader::new(open(path)?), format, now, in_order)
+}
+
+fn check_located<R: Read + Send + 'static>(
+    path: &Path,
+    input: R,
+    format: PointsFormat,
+    now: Timestamp,
+    in_order: bool,
+) -> Result<u64, InputError> {
     let mut count = 0;
-    for point in points_from(path, input, format, now)? {
-        point?;
+    let mut previous: Option<SystemTime> = None;
+    for point in located_points_from(path, input, format, now)? {
+        let (line, point) = point?;
+        if in_order && previous.is_some_and(|p| point.at < p) {
+            return Err(err(
+                path,
+                line,
+                1,
+                "this point is earlier than the one before it; --skip-existing needs the \
+                 points in time order",
+            ));
+        }
+        previous = Some(point.at);
         count += 1;
     }
     Ok(count)
-}
-
-/// Checks the whole file at `path`; returns how many points it holds.
-pub fn check_points(path: &Path, format: PointsFormat, now: Timestamp) -> Result<u64, InputError> {
-    check_points_from(path, BufReader::new(open(path)?), format, now)
 }
 
 /// Reads a batch update from `input`: header `deviceId,<label>,...`, then one row per device.

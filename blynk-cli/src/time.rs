@@ -12,11 +12,13 @@ use jiff::{SignedDuration, Span, Timestamp};
 pub const TIME_FORMS: &str = "RFC 3339 with Z or an offset (2024-01-01T00:00:00Z), epoch \
 milliseconds (1704067200000), now, or a span before or after now (-1h, -7d, -1h30m, +10m)";
 
-/// Milliseconds since the epoch of `text`, with relative forms counted from `now`.
+/// Milliseconds since the epoch of `text`, with relative forms counted from `now`. Errors say what
+/// is wrong with `text`, not which forms are accepted: callers add [`TIME_FORMS`] where it fits
+/// (a hint, or a file error's message), so that it is not said twice.
 pub fn parse_millis(text: &str, now: Timestamp) -> Result<i64, String> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(format!("an empty time; use {TIME_FORMS}"));
+        return Err("an empty time".to_string());
     }
     let digits = t.strip_prefix('-').unwrap_or(t);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -42,7 +44,7 @@ pub fn parse_millis(text: &str, now: Timestamp) -> Result<i64, String> {
     }
     t.parse::<Timestamp>()
         .map(|ts| ts.as_millisecond())
-        .map_err(|_| format!("`{t}` is not a time; use {TIME_FORMS}"))
+        .map_err(|_| format!("`{t}` is not a time"))
 }
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2024-01-01T00:00:00.000Z`.

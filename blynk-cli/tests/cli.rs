@@ -143,6 +143,19 @@ async fn history_streams_as_csv_json_lines_or_a_table() {
         "{}",
         bad.stderr
     );
+    // The message says what is wrong, the hint what is accepted: the list of forms once.
+    assert!(
+        bad.stderr
+            .contains("--from: `yesterday` is not a time (hint: use RFC 3339"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(
+        bad.stderr.matches("epoch milliseconds").count(),
+        1,
+        "{}",
+        bad.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -491,12 +504,16 @@ async fn a_failed_import_says_where_to_resume_and_resuming_completes_it_exactly(
     assert!(
         failed
             .stderr
-            .contains("import stopped after 10000 points accepted"),
+            .contains("import stopped after 10000 points stored by this run"),
         "{}",
         failed.stderr
     );
+    // Every answer arrived: resuming needs no --skip-existing.
     assert!(
-        failed.stderr.contains("--resume-from 10000"),
+        failed.stderr.contains(&format!(
+            "(hint: the server limits imports per device: wait a minute, then continue with \
+             `blynk import 11 2 {file} --resume-from 10000`)"
+        )),
         "{}",
         failed.stderr
     );

@@ -436,7 +436,9 @@ async fn hints_fit_what_happened() {
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(!run.stderr.contains("--resume-from"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("no point was imported"),
+        run.stderr.contains(&format!(
+            "no point was imported, so once that is fixed run `blynk import 999 1 {file}` again"
+        )),
         "{}",
         run.stderr
     );

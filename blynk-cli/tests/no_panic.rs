@@ -26,6 +26,8 @@ fn token() -> impl Strategy<Value = String> {
         "--page-size",
         "--format",
         "--resume-from",
+        "--skip-existing",
+        "--reconcile-wait",
         "--json",
         "-v",
         "-vvv",
@@ -161,6 +163,7 @@ proptest! {
         let resume = resume.to_string();
         for args in [
             vec!["blynk", "import", "1", "1", &path, "--resume-from", &resume],
+            vec!["blynk", "import", "1", "1", &path, "--skip-existing"],
             vec!["blynk", "batch-update", &path, "--resume-from", &resume],
         ] {
             let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();

@@ -117,7 +117,7 @@ impl Plan {
             Plan::Set(p) => p.run(&blynk, ctx).await,
             Plan::SetMany(p) => p.run(&blynk, ctx).await,
             Plan::History(p) => p.run(&blynk, ctx).await,
-            Plan::Import(p) => p.run(&blynk, ctx).await,
+            Plan::Import(p) => p.run(&blynk, ctx, connection).await,
             Plan::BatchUpdate(p) => p.run(&blynk, ctx).await,
             Plan::Property(p) => p.run(&blynk, ctx).await,
             #[cfg(feature = "demo")]
