@@ -24,6 +24,17 @@
 //! This crate is the faithful, low-level layer. Authentication, regions, retries, validation and
 //! chunking live in `blynk-api-ext`, which acts on this client through [`hooks`].
 //!
+//! # Stability
+//!
+//! The generated items ([`Client`]'s builders and [`types`]) follow the document: when the API
+//! reference adds, renames or removes a field, parameter or operation, they change with it, and that
+//! change is released as a breaking one under semver whenever it breaks callers (a new required
+//! field, a removed operation). Their structs are exhaustive so that callers can build request
+//! bodies with struct literals, as the document's shapes are what the server checks.
+//! [`batch_update::BatchUpdateOutcome`] mirrors the two documented successes (`200`, `204`) and
+//! changes only with them. The hand-written descriptions of the document ([`operations`]) are
+//! `#[non_exhaustive]`: new facts about an operation may be added in a minor release.
+//!
 //! # Example
 //!
 //! ```no_run

@@ -19,6 +19,7 @@
 
 /// An HTTP method of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Method {
     /// `GET`.
     Get,
@@ -53,6 +54,7 @@ impl std::fmt::Display for Method {
 
 /// Where a field of a request lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Location {
     /// A query parameter.
     Query,
@@ -64,6 +66,7 @@ pub enum Location {
 
 /// The type and format of a field, as the document's schema gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// `integer`, format `int32`.
     Int32,
@@ -87,6 +90,7 @@ pub enum Kind {
 
 /// One query parameter or body property of an operation, with the limits its schema states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Field {
     /// The name on the wire (`deviceIds`, `dataStreamId`).
     pub name: &'static str,
@@ -110,6 +114,7 @@ pub struct Field {
 
 /// One operation of the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Operation {
     /// The document's `operationId` (`importDeviceBatchData`): the one name of the operation in
     /// errors, spans and logs.

@@ -11,6 +11,7 @@ use crate::lock;
 
 /// A snapshot of the counters (`GET /__sim/counters`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
 pub struct Counters {
     /// API and token requests being handled now.
     pub in_flight: usize,

@@ -65,6 +65,7 @@ pub struct Faults {
 
 /// A fault configuration that cannot apply, with what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FaultError {
     /// A share outside `0.0..=1.0`, or NaN.
     #[error("{name} must be a share between 0 and 1, got {value}")]

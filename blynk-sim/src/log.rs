@@ -15,6 +15,7 @@ pub const DEFAULT_LOG_BODY_LIMIT: usize = 4 * 1024;
 
 /// What the log keeps of a body too large to keep whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct BodySummary {
     /// Size in bytes.
     pub bytes: usize,
@@ -49,6 +50,7 @@ impl BodySummary {
 
 /// One request the simulator received, and what it answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LoggedRequest {
     /// The operation, when the path and method are one of the API's (`getDeviceDataStreamsV2`,
     /// ...), or `oauth2Token`.

@@ -18,6 +18,7 @@ use crate::faults::{FaultError, check_fraction};
 /// `Retry-After` of an injected status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RetryAfter {
     /// `Retry-After: <seconds>`.
     Seconds(u64),
@@ -29,6 +30,7 @@ pub enum RetryAfter {
 /// What a rule does to the request it decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ActionSpec", into = "ActionSpec")]
+#[non_exhaustive]
 pub enum Action {
     /// Answer this status without applying the request, with the body the document gives it
     /// (an `ErrorResponse` for 400, 404 and 500; none for 403 and 429).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A seed that cannot load, with what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedError {
     /// Not JSON of the seed's shape.
     #[error("the seed is not valid JSON of the expected shape: {0}")]

@@ -23,6 +23,7 @@ const MAX_VALUE_CHARS: usize = 200;
 
 /// One way an exchange broke the document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Violation {
     /// `request` or `response`.
     pub direction: &'static str,
