@@ -174,10 +174,13 @@ async fn a_retry_after_pauses_the_other_calls_of_the_client() {
     });
     values_ok(&server);
     let clock = ManualClock::new();
+    let seen: Arc<Mutex<Vec<Attempt>>> = Arc::default();
+    let sink = seen.clone();
     let blynk = builder(&server)
         .token("t")
         .clock(clock.clone())
         .retry(RetryConfig::disabled())
+        .observer(move |a: &Attempt| sink.lock().unwrap().push(*a))
         .build()
         .unwrap();
     let err = blynk.set_value(1, 1, 1.0).await.unwrap_err();
@@ -185,6 +188,19 @@ async fn a_retry_after_pauses_the_other_calls_of_the_client() {
     // Another operation, on a clone: it waits out the server's Retry-After first.
     blynk.clone().device_values(1).await.unwrap();
     assert_eq!(clock.sleeps(), [Duration::from_secs(3)]);
+    // The observer sees that wait as the second call's pacing delay.
+    let seen = seen.lock().unwrap().clone();
+    let delays: Vec<(&str, Duration)> = seen
+        .iter()
+        .map(|a| (a.operation.id, a.pacing_delay))
+        .collect();
+    assert_eq!(
+        delays,
+        [
+            ("updateDeviceDataStream", Duration::ZERO),
+            ("getDeviceDataStreamsV2", Duration::from_secs(3))
+        ]
+    );
 }
 
 #[tokio::test]
