@@ -423,6 +423,76 @@ async fn rerunning_with_skip_existing_after_apply_then_drop_stores_each_point_on
 }
 
 #[tokio::test]
+async fn a_server_slower_than_the_deadline_gets_the_points_twice_when_resending_is_on() {
+    // The documented limit of the default: the applied chunk becomes visible only after an hour,
+    // long past the 1 s deadline, so its points are sent again.
+    let rules = Rules::new().rule(
+        FaultRule::operation(IMPORT)
+            .nth(2)
+            .then(Action::ApplyThenDrop),
+    );
+    let sim = start(rules, Duration::from_secs(3_600), Vec::new()).await;
+    let report = client(&sim, 1)
+        .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
+        .await
+        .expect("import");
+    assert_eq!(report.unknown_outcomes, 1);
+    assert!(report.resent > 0);
+    let twice = applied(&sim).values().filter(|c| **c > 1).count() as u64;
+    assert_eq!(twice, report.resent);
+}
+
+#[tokio::test]
+async fn with_resending_off_a_deadline_passed_names_the_points_and_a_later_run_stores_them_once() {
+    let rules = Rules::new().rule(
+        FaultRule::operation(IMPORT)
+            .nth(2)
+            .then(Action::ApplyThenDrop),
+    );
+    let sim = start(rules, Duration::from_secs(3_600), Vec::new()).await;
+    let blynk = client(&sim, 1);
+    let err = blynk
+        .import_history(
+            DEVICE,
+            DATASTREAM,
+            points(300),
+            options(4 * 1024).resend_after_deadline(false),
+        )
+        .await
+        .expect_err("the lost chunk is not visible within the deadline");
+    // Exactly the points of the lost request are named, and none was sent twice.
+    let lost: Vec<u64> = err.unresolved.iter().map(|p| p.position).collect();
+    assert!(!lost.is_empty());
+    assert_eq!(err.resume_from, lost[0]);
+    assert!(lost.windows(2).all(|w| w[1] == w[0] + 1), "{lost:?}");
+    assert!(err.resume_needs_skip_existing());
+    assert_eq!(err.report.resent, 0);
+    assert!(applied(&sim).values().all(|c| *c == 1));
+    assert!(
+        matches!(err.source, Error::Transport { .. }),
+        "{:?}",
+        err.source
+    );
+
+    // The server catches up; the re-run with skip_existing sends only what is missing.
+    sim.advance_clock(Duration::from_secs(3_600));
+    let report = blynk
+        .import_history(
+            DEVICE,
+            DATASTREAM,
+            points(300).skip(err.resume_from as usize),
+            options(4 * 1024)
+                .offset(err.resume_from)
+                .skip_existing(true)
+                .resend_after_deadline(false),
+        )
+        .await
+        .expect("re-run");
+    assert_eq!(report.skipped_existing, lost.len() as u64);
+    assert_exactly_once(&sim, 300);
+}
+
+#[tokio::test]
 async fn a_timestamp_is_never_split_between_two_windows() {
     // Points 9,998 to 10,004 share one timestamp: the first window grows to hold them all, so
     // one range read covers the whole input, and all 7 points at that timestamp are sent.

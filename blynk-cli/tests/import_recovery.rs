@@ -276,3 +276,67 @@ async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
     ok(&run_words(&sim, &next).await);
     assert_eq!(sim.history(11, 2), expected());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn never_resend_stops_when_the_server_is_slower_than_the_wait_and_the_hint_finishes_once() {
+    // The lost chunk is applied but shows in the history only after an hour of simulator time,
+    // long past a 1 s wait: by default its points would be sent again (stored twice).
+    let sim = BlynkSim::builder()
+        .rule(second_import_applied_then_dropped())
+        .import_visibility_delay(std::time::Duration::from_secs(3_600))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
+
+    let failed = blynk(
+        &sim,
+        &[
+            "import",
+            "11",
+            "2",
+            &file,
+            "--reconcile-wait",
+            "1s",
+            "--never-resend",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        failed.code, 10,
+        "a lost answer is a network failure: {}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("(input positions 10000-19999; they may be stored)"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(imports(&sim), 2, "nothing sent after the lost answer");
+    let next = hinted_command(&failed);
+    assert_eq!(
+        next.join(" "),
+        format!(
+            "import 11 2 {file} --resume-from 10000 --skip-existing --reconcile-wait 1s \
+             --never-resend"
+        )
+    );
+
+    // The server catches up; the hinted command sends only the points it never got.
+    sim.advance_clock(std::time::Duration::from_secs(3_600));
+    let resumed = run_words(&sim, &next).await;
+    ok(&resumed);
+    assert!(
+        resumed.stdout.contains("imported 5000 points in 1 request"),
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(imports(&sim), 3, "each point sent once in all");
+    // The resumed request shows after the simulator's hour too.
+    sim.advance_clock(std::time::Duration::from_secs(3_600));
+    assert!(sim.history(11, 2) == expected(), "history differs from the file");
+}

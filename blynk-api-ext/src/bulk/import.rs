@@ -66,6 +66,7 @@ pub struct ImportOptions {
     reconcile_deadline: Duration,
     reconcile_poll: Duration,
     max_unknown_sends: u32,
+    resend_after_deadline: bool,
 }
 
 /// Default of [`ImportOptions::reconcile_deadline`].
@@ -87,6 +88,7 @@ impl Default for ImportOptions {
             reconcile_deadline: DEFAULT_RECONCILE_DEADLINE,
             reconcile_poll: DEFAULT_RECONCILE_POLL,
             max_unknown_sends: DEFAULT_MAX_UNKNOWN_SENDS,
+            resend_after_deadline: true,
         }
     }
 }
@@ -163,6 +165,19 @@ impl ImportOptions {
     /// it (default [`DEFAULT_MAX_UNKNOWN_SENDS`], at least 1).
     pub fn max_unknown_sends(mut self, sends: u32) -> Self {
         self.max_unknown_sends = sends.max(1);
+        self
+    }
+
+    /// What to do with points of an unknown-outcome request still not visible when the
+    /// [reconcile deadline](Self::reconcile_deadline) passes.
+    ///
+    /// `true` (default): treat them as not stored and send them again, so the call finishes even
+    /// when a request was lost before the server processed it; a server slower than the deadline
+    /// then stores them twice. `false`: stop with an [`ImportError`] whose
+    /// [`unresolved`](ImportError::unresolved) names exactly those points, so nothing is ever
+    /// sent twice; re-run later with [`skip_existing`](Self::skip_existing) to finish.
+    pub fn resend_after_deadline(mut self, resend: bool) -> Self {
+        self.resend_after_deadline = resend;
         self
     }
 }

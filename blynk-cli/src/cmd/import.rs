@@ -47,6 +47,11 @@ pub struct Args {
     /// stored once when the server shows an import within this time.
     #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_timeout)]
     pub reconcile_wait: Option<Duration>,
+    /// Never send a point twice: when a lost answer's points are still not shown after
+    /// --reconcile-wait, stop and name them instead of sending them again (re-run later with
+    /// --skip-existing to finish).
+    #[arg(long)]
+    pub never_resend: bool,
 }
 
 /// The checked import.
@@ -100,7 +105,8 @@ impl Plan {
         let mut options = ImportOptions::default()
             .offset(args.resume_from)
             .skip_existing(args.skip_existing)
-            .reconcile_deadline(wait);
+            .reconcile_deadline(wait)
+            .resend_after_deadline(!args.never_resend);
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(self.total);
             bar.set_style(
@@ -163,7 +169,8 @@ impl Plan {
         }
         if report.resent > 0 {
             text.push_str(&format!(
-                " (not shown within {}: a server slower than that stores them twice)",
+                " (not shown within {}: a server slower than that stores them twice; \
+                 --never-resend stops instead)",
                 duration_text(wait)
             ));
         }
@@ -292,6 +299,9 @@ impl Plan {
         if let Some(wait) = args.reconcile_wait {
             words.extend(["--reconcile-wait".to_string(), duration_text(wait)]);
         }
+        if args.never_resend {
+            words.push("--never-resend".into());
+        }
         words.join(" ")
     }
 }
@@ -383,6 +393,7 @@ mod tests {
                 resume_from: 0,
                 skip_existing: false,
                 reconcile_wait: Some(Duration::from_secs(90)),
+                never_resend: false,
             },
             format: PointsFormat::Jsonl,
             total: 0,

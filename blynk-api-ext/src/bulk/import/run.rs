@@ -171,7 +171,11 @@ impl<'a> Run<'a> {
                 Err(Stop::NotApplied(e)) => return Err(e),
                 Err(Stop::Unknown(e)) => {
                     self.report.unknown_outcomes += 1;
-                    self.reconcile(items, &baseline).await?;
+                    if !self.reconcile(items, &baseline).await? {
+                        // Deadline passed and resending is off: the points still unknown are
+                        // named in the error.
+                        return Err(e);
+                    }
                     let max = self.options.max_unknown_sends;
                     if items
                         .iter()
@@ -257,8 +261,10 @@ impl<'a> Run<'a> {
 
     /// Settles the window's unknown points: reads the history over their range until all are
     /// there or the deadline passes; those there are stored, the others are to be sent again.
-    /// If the history cannot be read, they stay unknown and the error is returned.
-    async fn reconcile(&mut self, items: &mut [Item], baseline: &Observed) -> Result<(), Error> {
+    /// If the history cannot be read, they stay unknown and the error is returned. Returns `false`
+    /// when the deadline passed with points missing and
+    /// [`ImportOptions::resend_after_deadline`] is off: those stay unknown.
+    async fn reconcile(&mut self, items: &mut [Item], baseline: &Observed) -> Result<bool, Error> {
         let unknown = || items.iter().filter(|i| i.state == State::Unknown);
         let (lo, hi) = range(unknown());
         let clock = self.blynk.clock();
@@ -274,12 +280,15 @@ impl<'a> Run<'a> {
                 for &i in &present {
                     items[i].state = State::Stored;
                 }
-                for &i in &missing {
-                    items[i].state = State::Unsent;
+                let resend = self.options.resend_after_deadline;
+                if resend {
+                    for &i in &missing {
+                        items[i].state = State::Unsent;
+                    }
                 }
                 self.report.accepted += present.len() as u64;
                 self.report.reconciled_present += present.len() as u64;
-                return Ok(());
+                return Ok(resend || missing.is_empty());
             }
             clock.sleep(wait.min(deadline - now)).await;
             wait = wait.saturating_mul(2);
