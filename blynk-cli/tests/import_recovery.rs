@@ -338,5 +338,8 @@ async fn never_resend_stops_when_the_server_is_slower_than_the_wait_and_the_hint
     assert_eq!(imports(&sim), 3, "each point sent once in all");
     // The resumed request shows after the simulator's hour too.
     sim.advance_clock(std::time::Duration::from_secs(3_600));
-    assert!(sim.history(11, 2) == expected(), "history differs from the file");
+    assert!(
+        sim.history(11, 2) == expected(),
+        "history differs from the file"
+    );
 }

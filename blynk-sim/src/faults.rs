@@ -10,7 +10,7 @@ use crate::clock::TokenBucket;
 
 /// How to answer 429 `Too many requests`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RateLimit {
     /// A fraction of requests (0.0..=1.0), at random.
     Fraction {
@@ -47,7 +47,7 @@ pub enum RateLimit {
 /// # let _ = faults;
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Added to every API response.
     pub latency_ms: u64,

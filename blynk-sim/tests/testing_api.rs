@@ -415,6 +415,32 @@ async fn fault_shares_outside_0_to_1_and_nan_are_refused() {
     assert!(BlynkSim::builder().faults(nan).start().await.is_err());
 }
 
+#[tokio::test]
+async fn a_faults_body_with_an_unknown_field_is_refused_naming_it() {
+    // A typo must not leave the faults silently off.
+    let sim = BlynkSim::start().await.unwrap();
+    for (body, name) in [
+        (json!({"rate_limit_fraction": 0.5}), "rate_limit_fraction"),
+        (
+            json!({"rate_limit": {"kind": "fraction", "fraction": 0.5, "retry_after": 1}}),
+            "retry_after",
+        ),
+    ] {
+        let (code, _, answer) = send(&sim, "PUT", "/__sim/faults", Some(body))
+            .await
+            .unwrap();
+        assert_eq!(code, 400);
+        let message = answer.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains(name), "{message}");
+    }
+    let (_, _, now) = send(&sim, "GET", "/__sim/faults", None).await.unwrap();
+    let now: blynk_sim::Faults = serde_json::from_value(now.unwrap()).unwrap();
+    assert_eq!(now, blynk_sim::Faults::default());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Asynchronous imports and generated history
 // ---------------------------------------------------------------------------------------------
