@@ -4,15 +4,27 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The wall clock plus an offset that only grows ([`crate::BlynkSim::advance_clock`]).
+/// The wall clock plus an offset that only grows ([`crate::BlynkSim::advance_clock`]), or, when
+/// frozen ([`crate::SimBuilder::frozen_clock`]), a fixed start plus that offset: then time moves
+/// only when a test moves it, so nothing a test checks depends on how fast the machine runs.
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     offset_nanos: AtomicU64,
+    frozen_at: Option<SystemTime>,
 }
 
 impl Clock {
+    /// A clock that stands still at `start` until advanced.
+    pub(crate) fn frozen_at(start: SystemTime) -> Self {
+        Self {
+            offset_nanos: AtomicU64::new(0),
+            frozen_at: Some(start),
+        }
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
-        SystemTime::now() + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
+        self.frozen_at.unwrap_or_else(SystemTime::now)
+            + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
     }
 
     pub(crate) fn advance(&self, by: Duration) {

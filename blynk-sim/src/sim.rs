@@ -66,6 +66,7 @@ pub struct SimBuilder {
     log_body_limit: usize,
     strict: bool,
     validate: bool,
+    frozen_clock: bool,
     addr: SocketAddr,
 }
 
@@ -81,6 +82,7 @@ impl Default for SimBuilder {
             log_body_limit: DEFAULT_LOG_BODY_LIMIT,
             strict: false,
             validate: true,
+            frozen_clock: false,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
@@ -125,6 +127,15 @@ impl SimBuilder {
     /// simulator's clock (default 0: at once).
     pub fn import_visibility_delay(mut self, delay: Duration) -> Self {
         self.import_visibility_delay = delay;
+        self
+    }
+
+    /// Stops the simulator's clock at the moment it starts: from then on it moves only through
+    /// [`BlynkSim::advance_clock`] (or `POST /__sim/clock`). For tests whose outcome depends on
+    /// the simulator's time (import visibility, token expiry, rate limits), so that a slow or busy
+    /// machine cannot change it. Default off: the clock follows the wall clock.
+    pub fn frozen_clock(mut self, frozen: bool) -> Self {
+        self.frozen_clock = frozen;
         self
     }
 
@@ -176,7 +187,11 @@ impl SimBuilder {
         self.rules.validate().map_err(invalid)?;
         crate::faults::check_rate("import_limit.per_second", self.import_limit.per_second)
             .map_err(invalid)?;
-        let clock = Arc::new(Clock::default());
+        let clock = Arc::new(if self.frozen_clock {
+            Clock::frozen_at(std::time::SystemTime::now())
+        } else {
+            Clock::default()
+        });
         let config = Config {
             seed: self.seed,
             import_limit: self.import_limit,

@@ -446,9 +446,34 @@ async fn a_faults_body_with_an_unknown_field_is_refused_naming_it() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_frozen_clock_moves_only_when_advanced() {
+    let sim = BlynkSim::builder()
+        .frozen_clock(true)
+        .start()
+        .await
+        .unwrap();
+    let start = sim.now();
+    // A request in between: serving takes real time, the clock does not move.
+    assert_eq!(
+        status(
+            &sim,
+            "POST",
+            IMPORT,
+            Some(import_body(1, 1_600_000_000_000))
+        )
+        .await,
+        204
+    );
+    assert_eq!(sim.now(), start);
+    sim.advance_clock(Duration::from_secs(5));
+    assert_eq!(sim.now(), start + Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn imported_points_become_visible_after_the_delay_on_the_simulators_clock() {
     let sim = BlynkSim::builder()
         .import_visibility_delay(Duration::from_secs(10))
+        .frozen_clock(true)
         .start()
         .await
         .unwrap();
