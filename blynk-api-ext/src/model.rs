@@ -148,6 +148,7 @@ pub fn from_millis(millis: i64) -> SystemTime {
 
 /// The current value of one datastream of a device.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DatastreamValue {
     /// Datastream ID.
     pub id: i32,
@@ -178,6 +179,7 @@ impl From<blynk_api::types::DataStreamValue> for DatastreamValue {
 
 /// The current values of one device.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct DeviceValues {
     /// Device ID.
     pub device_id: i32,
@@ -187,6 +189,7 @@ pub struct DeviceValues {
 
 /// One point of history, as the history operation returns it (numbers only).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct HistoryPoint {
     /// When it was recorded.
     pub at: SystemTime,
@@ -196,6 +199,7 @@ pub struct HistoryPoint {
 
 /// One page of history.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct HistoryPage {
     /// The points of this page.
     pub points: Vec<HistoryPoint>,

@@ -15,6 +15,7 @@ use crate::ops::{BATCH_UPDATE, IMPORT};
 
 /// What the import does with a point that passed [`import_point`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PointVerdict {
     /// It is sent, with this timestamp in milliseconds since the Unix epoch.
     Send {

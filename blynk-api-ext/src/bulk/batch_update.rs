@@ -54,6 +54,7 @@ impl BatchUpdateOptions {
 
 /// One row the server skipped, with its position in the caller's [`BatchUpdate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SkippedRow {
     /// The caller's row index, when the server's reason names a row (`Row N: ...`, N counted
     /// within the request).
@@ -64,6 +65,7 @@ pub struct SkippedRow {
 
 /// Counters of skipped rows, summed over all requests (counter mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SkipCounters {
     /// Rows whose length did not match the fields.
     pub invalid_row_size: u64,
@@ -97,6 +99,7 @@ impl SkipCounters {
 ///
 /// All-or-nothing is one call away: [`into_complete`](Self::into_complete).
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct BatchUpdateSummary {
     /// Rows sent in requests that succeeded.
     pub rows: u64,
@@ -115,6 +118,7 @@ pub struct BatchUpdateSummary {
 
 /// The rows of one batch-update request that failed after its retries, and why.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FailedRows {
     /// The caller's row indices the request carried.
     pub rows: Range<usize>,
@@ -150,6 +154,7 @@ impl BatchUpdateSummary {
 /// nothing twice.
 #[derive(Debug, thiserror::Error)]
 #[error("batch update stopped after {} rows; resume from row {resume_from}: {source}", summary.rows)]
+#[non_exhaustive]
 pub struct BatchUpdateError {
     /// What the requests made before stopping did.
     pub summary: BatchUpdateSummary,

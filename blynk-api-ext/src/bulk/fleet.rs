@@ -66,6 +66,7 @@ impl ReadOptions {
 ///
 /// All-or-nothing is one call away: [`into_complete`](Self::into_complete).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FleetValues {
     /// Devices the server answered for, in the caller's order, each once.
     pub devices: Vec<DeviceValues>,
@@ -80,6 +81,7 @@ pub struct FleetValues {
 
 /// The devices of one request that failed after its retries, and why.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FailedDevices {
     /// The devices the request asked for, in the caller's order.
     pub device_ids: Vec<i32>,

@@ -32,6 +32,7 @@ use blynk_api::{limits, operations};
 /// What to do with points more than [`ImportOptions::future_horizon`] ahead, which the server
 /// drops silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FuturePoints {
     /// Leave them out and count them in [`ImportReport::skipped_future`] (default).
     #[default]
@@ -184,6 +185,7 @@ impl ImportOptions {
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ImportReport {
     /// Points this call stored: sent and acknowledged, or found stored by a reconciliation.
     pub accepted: u64,
@@ -211,6 +213,7 @@ pub struct ImportReport {
 
 /// A point whose fate an [`ImportError`] could not settle: it may or may not be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnresolvedPoint {
     /// Its input position.
     pub position: u64,
@@ -234,6 +237,7 @@ pub struct UnresolvedPoint {
     if self.resume_needs_skip_existing() { " with skip_existing" } else { "" },
     unresolved_text(unresolved)
 )]
+#[non_exhaustive]
 pub struct ImportError {
     /// The device.
     pub device_id: i32,

@@ -47,6 +47,7 @@ impl fmt::Debug for ImportJob {
 
 /// The outcome of one job of [`Blynk::import_many`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct JobOutcome {
     /// The device.
     pub device_id: i32,
@@ -61,6 +62,7 @@ pub struct JobOutcome {
 ///
 /// All-or-nothing is one call away: [`into_complete`](Self::into_complete).
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct ImportManyReport {
     /// One outcome per job, in the order the jobs were given.
     pub jobs: Vec<JobOutcome>,

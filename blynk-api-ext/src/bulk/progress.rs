@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 /// How far a bulk operation has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Items done: devices read, points imported or skipped, rows sent, points received.
     pub done: u64,
