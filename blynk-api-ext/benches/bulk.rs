@@ -145,16 +145,6 @@ async fn bad_day() {
             Pacing::disabled(),
             RetryConfig::standard(),
         ),
-        (
-            "pacing off, 12 attempts",
-            Pacing::disabled(),
-            RetryConfig::standard().max_attempts(12),
-        ),
-        (
-            "adaptive pacing, 12 attempts",
-            Pacing::adaptive(),
-            RetryConfig::standard().max_attempts(12),
-        ),
     ] {
         let mut complete = 0;
         let mut runs = 0;

@@ -263,6 +263,8 @@ impl OAuth {
                     server_wait,
                     true,
                     attempt,
+                    // The token endpoint counts every attempt, 429s included.
+                    0,
                     self.clock.now().saturating_duration_since(started),
                     &mut rng,
                 )

@@ -125,6 +125,7 @@ impl Engine {
         let idempotent = operation.is_read();
         let mut reauthorized = false;
         let mut attempt = 0u32;
+        let mut throttled_attempts = 0u32;
         let mut backoff = Duration::ZERO;
         let mut retried = false;
         let mut retry_cost = 0u32;
@@ -174,6 +175,7 @@ impl Engine {
                 }
             };
             let throttled = outcome == Outcome::Response(StatusCode::TOO_MANY_REQUESTS);
+            throttled_attempts += u32::from(throttled);
             let pause = match outcome {
                 Outcome::Response(StatusCode::TOO_MANY_REQUESTS)
                 | Outcome::Response(StatusCode::SERVICE_UNAVAILABLE) => server_wait,
@@ -212,6 +214,7 @@ impl Engine {
                     server_wait,
                     idempotent,
                     attempt,
+                    throttled_attempts,
                     clock.now().saturating_duration_since(started),
                     &mut rng,
                 )

@@ -2,13 +2,25 @@
 //! read at concurrency 10 and a web handler's single call slow down together when the server
 //! says "too many requests".
 //!
-//! - **Adaptive rate** (on by default), as the adaptive retry mode of the AWS SDKs: no limit until
-//!   the first 429; then a token bucket whose rate drops to 85% of the measured sending rate at
-//!   a 429 (once per congestion event: 429s to requests sent before the last cut do not cut
-//!   again) and grows back along a cubic curve (CUBIC congestion control) while requests
-//!   succeed, so the client settles just under the server's limit. A server that answers 429 at
-//!   random, whatever the rate, drags this rate down: turn it off there
-//!   ([`Pacing::adaptive_rate`]).
+//! - **Adaptive rate** (on by default), after the adaptive retry mode of the AWS SDKs: no limit
+//!   until the first 429; then a token bucket whose rate drops at a 429 and grows back along a
+//!   cubic curve (CUBIC congestion control) while requests succeed, so the client settles just
+//!   under the server's limit. What differs from the AWS SDKs is how a 429 is read:
+//!   - a cut needs evidence: at least 30 responses to requests sent since the last cut, with a
+//!     share of 429s above the server's *background* share (below), by more than two standard
+//!     deviations of that share plus one response (one cut per congestion event, as TCP makes one
+//!     per window; 429s to requests sent before a cut never cut again);
+//!   - a cut goes to 90% of the rate the server *accepted* (non-429 answers per second, recent
+//!     half-seconds, net of the background share), or of the rate we sent at if lower: far above
+//!     a limit, one cut lands just under it instead of many 15% steps;
+//!   - random refusals are recognised: when a window sent at most 85% of the previous window's
+//!     rate and its share of 429s is the same within the two windows' noise, sending slower did
+//!     not help. The 429s are not about our rate: the cut is undone (the previous rate restored)
+//!     and that share becomes the background, which later windows must exceed to cut. A window of
+//!     120 responses closes without a cut, and a background it no longer sees decays by half.
+//!
+//!   A server that refuses 30% of requests at random whatever the rate therefore costs a cut or
+//!   two, then is ignored; a server-side token bucket is found within a few windows.
 //! - **`Retry-After` pauses everyone**: a 429 or 503 with `Retry-After` holds every request of the
 //!   client until then, not only the call that got it.
 //! - **A fixed ceiling** ([`Pacing::max_requests_per_second`], off by default).
@@ -107,20 +119,66 @@ impl Pacing {
 }
 
 // The constants of the AWS SDKs' adaptive mode (smithy-rs `client_rate_limiter.rs`), except the
-// cut: 0.85 instead of 0.7. Against a 50 requests/s server limit (the fleet-paced benchmark) the
-// client settled at 0.84x of the limit with 0.7 and 0.89x with 0.85, under 1% of requests
-// answered 429 either way; a faster cubic (scale 1.0) gave 0.90x, no real gain, so AWS's 0.4
-// stays.
+// cut (see `State::cut`).
 const MIN_FILL_RATE: f64 = 0.5;
 const MIN_CAPACITY: f64 = 1.0;
 const SMOOTH: f64 = 0.8;
-const BETA: f64 = 0.85;
 const SCALE_CONSTANT: f64 = 0.4;
+/// A cut sets the rate to this share of the rate the server accepted.
+const BETA: f64 = 0.9;
+/// Requests saved up while idle may start at once, up to this many seconds' worth of the rate
+/// (the AWS SDKs allow a second's worth; a server's own bucket is often smaller).
+const BURST_SECS: f64 = 0.25;
+/// Responses (to requests sent since the last cut) needed before a 429 may cut again.
+const MIN_WINDOW: u32 = 30;
+/// A window this long closes without a cut, so that the comparison stays recent.
+const MAX_WINDOW: u32 = 120;
+/// Two windows are compared only if the later one sent at most this share of the earlier's rate.
+const SLOWER: f64 = 0.85;
 
 /// The limiter of one client.
 pub(crate) struct Pacer {
     config: Pacing,
     state: Mutex<State>,
+}
+
+/// Responses to the requests sent since the last cut.
+#[derive(Clone, Copy)]
+struct Window {
+    /// Requests sent at or after this time count.
+    start: f64,
+    /// The earliest send time among them.
+    began: f64,
+    responses: u32,
+    throttled: u32,
+}
+
+impl Window {
+    fn new(start: f64) -> Self {
+        Self {
+            start,
+            began: f64::INFINITY,
+            responses: 0,
+            throttled: 0,
+        }
+    }
+
+    fn share(&self) -> f64 {
+        f64::from(self.throttled) / f64::from(self.responses.max(1))
+    }
+
+    fn span(&self, now: f64) -> f64 {
+        (now - self.began).max(0.01)
+    }
+}
+
+/// What a closed window measured.
+#[derive(Clone, Copy)]
+struct Summary {
+    /// Responses per second.
+    rate: f64,
+    share: f64,
+    responses: u32,
 }
 
 struct State {
@@ -132,11 +190,18 @@ struct State {
     capacity: f64,
     last_refill: f64,
     measured_rate: f64,
+    accepted_rate: f64,
     rate_bucket: f64,
     request_count: f64,
+    accepted_count: f64,
+    first_response: Option<f64>,
     last_max_rate: f64,
     last_throttle: f64,
     time_window: f64,
+    // Whether 429s follow our rate.
+    window: Window,
+    previous: Option<Summary>,
+    background: f64,
     // Fixed ceiling: the earliest time the next request may start.
     next_slot: f64,
     // Retry-After: nobody starts before this.
@@ -158,11 +223,17 @@ impl Pacer {
                 capacity: 0.0,
                 last_refill: 0.0,
                 measured_rate: 0.0,
+                accepted_rate: 0.0,
                 rate_bucket: 0.0,
                 request_count: 0.0,
+                accepted_count: 0.0,
+                first_response: None,
                 last_max_rate: 0.0,
                 last_throttle: 0.0,
                 time_window: 0.0,
+                window: Window::new(0.0),
+                previous: None,
+                background: 0.0,
                 next_slot: 0.0,
                 paused_until: 0.0,
                 budget,
@@ -179,6 +250,9 @@ impl Pacer {
 
     /// Waits until a request may start; returns how long it waited.
     pub(crate) async fn acquire(&self, clock: &dyn Clock) -> Duration {
+        if !self.config.paces() {
+            return Duration::ZERO;
+        }
         let wait = {
             let mut s = self.lock();
             let now = s.secs(clock.now());
@@ -215,22 +289,18 @@ impl Pacer {
         throttled: bool,
         retry_after: Option<Duration>,
     ) {
+        let shared_pause = retry_after.filter(|_| self.config.shared_pause);
+        if !self.config.adaptive && shared_pause.is_none() {
+            return;
+        }
         let mut s = self.lock();
         let now = s.secs(clock.now());
-        if let Some(wait) = retry_after.filter(|_| self.config.shared_pause) {
+        if let Some(wait) = shared_pause {
             s.paused_until = s.paused_until.max(now + wait.as_secs_f64());
         }
         if self.config.adaptive {
-            // One cut per congestion event, as TCP makes one per window: a 429 to a request sent
-            // before the last cut was already answered by that cut. Without this, the requests
-            // in flight when the server's limit is reached all come back 429 and cut the rate
-            // once each, far below the limit.
-            let stale = throttled && s.enabled && s.secs(sent) < s.last_throttle;
-            if stale {
-                s.update_measured_rate(now);
-            } else {
-                s.update_rate(now, throttled);
-            }
+            let sent = s.secs(sent);
+            s.observe(now, sent, throttled);
         }
     }
 
@@ -257,7 +327,9 @@ impl Pacer {
         if let Some(max) = self.config.retry_budget {
             let mut s = self.lock();
             let back = if retried { retry_cost } else { 1 };
-            s.budget = (s.budget + back).min(max);
+            if s.budget < max {
+                s.budget = (s.budget + back).min(max);
+            }
         }
     }
 
@@ -273,6 +345,18 @@ impl Pacer {
     }
 }
 
+impl Pacing {
+    /// Whether `acquire` can ever make a request wait.
+    fn paces(&self) -> bool {
+        self.adaptive || self.shared_pause || self.max_rate.is_some()
+    }
+}
+
+/// Two standard deviations of a share measured over `n` responses, plus one response's worth.
+fn noise(share: f64, n: f64) -> f64 {
+    2.0 * (share * (1.0 - share) / n).sqrt() + 1.0 / n
+}
+
 impl State {
     fn secs(&self, now: Instant) -> f64 {
         now.saturating_duration_since(self.origin).as_secs_f64()
@@ -284,48 +368,148 @@ impl State {
         self.last_refill = now;
     }
 
-    fn update_rate(&mut self, now: f64, throttled: bool) {
-        self.update_measured_rate(now);
-        // Before the first half-second bucket completes there is no measurement: estimate from
-        // the requests of the current bucket rather than read it as zero (the AWS SDKs would then
-        // drop to their minimum of 0.5 requests/s after a single early 429).
-        let measured = if self.measured_rate > 0.0 {
-            self.measured_rate
-        } else {
-            (self.request_count / 0.5).max(MIN_CAPACITY)
-        };
-        let calculated = if throttled {
-            let rate = if self.enabled {
-                measured.min(self.fill_rate)
-            } else {
-                measured
-            };
-            self.last_max_rate = rate;
-            self.time_window = (self.last_max_rate * (1.0 - BETA) / SCALE_CONSTANT).cbrt();
-            self.last_throttle = now;
+    /// One response, to a request sent at `sent`.
+    fn observe(&mut self, now: f64, sent: f64, throttled: bool) {
+        self.update_measured_rate(now, throttled);
+        if sent >= self.window.start {
+            self.window.responses += 1;
+            self.window.throttled += u32::from(throttled);
+            self.window.began = self.window.began.min(sent);
+        }
+        if !throttled {
+            if self.enabled {
+                self.grow(now);
+            }
+            self.close_long_window(now);
+            return;
+        }
+        if !self.enabled {
+            // The first 429: start pacing just under the rate we were sending at.
+            let base = self.measured(now);
             self.enabled = true;
-            rate * BETA
+            self.last_refill = now;
+            self.capacity = 0.0;
+            self.set_rate(now, base, BETA * base);
+            self.roll_window(now);
+            return;
+        }
+        // One cut per congestion event, as TCP makes one per window: a 429 to a request sent
+        // before the last cut was already answered by that cut.
+        if sent < self.last_throttle || self.window.responses < MIN_WINDOW {
+            return;
+        }
+        let n = f64::from(self.window.responses);
+        let share = self.window.share();
+        if share <= self.background + noise(self.background, n) {
+            // No more refusals than the server gives whatever our rate.
+            self.close_long_window(now);
+            return;
+        }
+        let rate = n / self.window.span(now);
+        if let Some(previous) = self.previous
+            && previous.responses >= MIN_WINDOW
+            && rate <= SLOWER * previous.rate
+        {
+            let m = f64::from(previous.responses);
+            let pooled = (share * n + previous.share * m) / (n + m);
+            let spread = 2.0 * (pooled * (1.0 - pooled) * (1.0 / n + 1.0 / m)).sqrt();
+            if (share - previous.share).abs() <= spread {
+                // Sending slower did not lower the share of 429s: they are not about our rate.
+                // Undo the cut and take that share as the server's background.
+                self.background = pooled;
+                // Aim the curve back at the previous rate.
+                let target = previous.rate.max(self.fill_rate);
+                let current = self.fill_rate;
+                self.set_rate(now, target, current);
+                self.roll_window(now);
+                return;
+            }
+        }
+        // The server limits our rate: go just under the rate it accepted, net of its
+        // background refusals (far above a limit that is much lower than what we send).
+        let base = self.measured(now).min(self.fill_rate);
+        let accepted = if self.accepted_rate > 0.0 {
+            self.accepted_rate
         } else {
-            self.time_window = (self.last_max_rate * (1.0 - BETA) / SCALE_CONSTANT).cbrt();
-            let t = now - self.last_throttle - self.time_window;
-            SCALE_CONSTANT * t * t * t + self.last_max_rate
+            f64::from(self.window.responses - self.window.throttled) / self.window.span(now)
         };
-        let new_rate = calculated.min(2.0 * measured);
-        if self.enabled {
-            self.refill(now);
-            self.fill_rate = new_rate.max(MIN_FILL_RATE);
-            self.max_capacity = new_rate.max(MIN_CAPACITY);
-            self.capacity = self.capacity.min(self.max_capacity);
+        let accepted = accepted.max(MIN_FILL_RATE) / (1.0 - self.background).max(0.05);
+        let ceiling = base.min(accepted);
+        self.set_rate(now, ceiling, BETA * ceiling);
+        self.roll_window(now);
+    }
+
+    /// Starts a new window at `now`, keeping what the closed one measured.
+    fn roll_window(&mut self, now: f64) {
+        if self.window.responses > 0 {
+            self.previous = Some(Summary {
+                rate: f64::from(self.window.responses) / self.window.span(now),
+                share: self.window.share(),
+                responses: self.window.responses,
+            });
+        }
+        self.window = Window::new(now);
+    }
+
+    /// Closes a long window without a cut; a background share it no longer sees decays.
+    fn close_long_window(&mut self, now: f64) {
+        if self.window.responses >= MAX_WINDOW {
+            let share = self.window.share();
+            if share < self.background {
+                self.background = (self.background + share) / 2.0;
+            }
+            self.roll_window(now);
         }
     }
 
-    fn update_measured_rate(&mut self, now: f64) {
+    /// The rate we have been sending at: the smoothed half-second measurement, or before the
+    /// first half-second completes, the responses so far over the time they took.
+    fn measured(&self, now: f64) -> f64 {
+        if self.measured_rate > 0.0 {
+            return self.measured_rate;
+        }
+        let since = self.first_response.unwrap_or(now).max(self.rate_bucket);
+        (self.request_count / (now - since).max(0.01)).max(MIN_CAPACITY)
+    }
+
+    /// Sets the rate to `rate`, on a cubic curve that climbs back to `max_rate` and beyond. The
+    /// tokens saved up at the old rate are dropped: a burst is what the server just refused.
+    fn set_rate(&mut self, now: f64, max_rate: f64, rate: f64) {
+        self.last_max_rate = max_rate;
+        self.time_window = ((max_rate - rate).max(0.0) / SCALE_CONSTANT).cbrt();
+        self.last_throttle = now;
+        self.apply(now, rate);
+        self.capacity = self.capacity.min(MIN_CAPACITY);
+    }
+
+    /// A success: the rate grows along the cubic curve (CUBIC congestion control).
+    fn grow(&mut self, now: f64) {
+        let t = now - self.last_throttle - self.time_window;
+        let calculated = SCALE_CONSTANT * t * t * t + self.last_max_rate;
+        let rate = calculated.min(2.0 * self.measured(now));
+        self.apply(now, rate);
+    }
+
+    fn apply(&mut self, now: f64, rate: f64) {
+        self.refill(now);
+        self.fill_rate = rate.max(MIN_FILL_RATE);
+        self.max_capacity = (rate * BURST_SECS).max(MIN_CAPACITY);
+        self.capacity = self.capacity.min(self.max_capacity);
+    }
+
+    fn update_measured_rate(&mut self, now: f64, throttled: bool) {
+        self.first_response.get_or_insert(now);
         let bucket = (now * 2.0).floor() / 2.0;
         self.request_count += 1.0;
+        self.accepted_count += f64::from(u8::from(!throttled));
         if bucket > self.rate_bucket {
-            let current = self.request_count / (bucket - self.rate_bucket);
+            let span = bucket - self.rate_bucket;
+            let current = self.request_count / span;
             self.measured_rate = current * SMOOTH + self.measured_rate * (1.0 - SMOOTH);
+            let accepted = self.accepted_count / span;
+            self.accepted_rate = accepted * SMOOTH + self.accepted_rate * (1.0 - SMOOTH);
             self.request_count = 0.0;
+            self.accepted_count = 0.0;
             self.rate_bucket = bucket;
         }
     }
@@ -387,9 +571,108 @@ mod tests {
             pacer.record(&clock, sent, true, None);
         }
         assert_eq!(pacer.current_rate(), Some(once));
-        // A request sent after the cut and throttled is news: it cuts again.
+        // A 429 to a request sent after the cut, before enough responses to judge the cut by,
+        // does not cut again either.
         pacer.record(&clock, clock.now(), true, None);
-        assert!(pacer.current_rate().unwrap() < once);
+        assert!(pacer.current_rate().unwrap() >= once);
+    }
+
+    /// A server in simulated time, answering one request at a time after `rtt`.
+    struct Run {
+        sent: u32,
+        throttled: u32,
+        accepted: u32,
+        elapsed: Duration,
+    }
+
+    async fn simulate(
+        requests: u32,
+        rtt: Duration,
+        mut server: impl FnMut(f64) -> bool,
+    ) -> (Run, Pacer) {
+        let clock = ManualClock::new();
+        let start = clock.now();
+        let pacer = Pacer::new(Pacing::adaptive(), start);
+        let mut run = Run {
+            sent: 0,
+            throttled: 0,
+            accepted: 0,
+            elapsed: Duration::ZERO,
+        };
+        for _ in 0..requests {
+            pacer.acquire(&clock).await;
+            let sent = clock.now();
+            let refused = server((sent - start).as_secs_f64());
+            clock.advance(rtt);
+            pacer.record(&clock, sent, refused, None);
+            run.sent += 1;
+            if refused {
+                run.throttled += 1;
+            } else {
+                run.accepted += 1;
+            }
+        }
+        run.elapsed = clock.now() - start;
+        (run, pacer)
+    }
+
+    /// A server-side token bucket of `per_second` requests with a burst of 10.
+    fn token_bucket(per_second: f64) -> impl FnMut(f64) -> bool {
+        let (mut tokens, mut last) = (10.0_f64, 0.0_f64);
+        move |now| {
+            tokens = (tokens + (now - last) * per_second).min(10.0);
+            last = now;
+            if tokens >= 1.0 {
+                tokens -= 1.0;
+                false
+            } else {
+                true
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn settles_just_under_a_server_rate_limit() {
+        let (run, _) = simulate(3000, Duration::from_millis(2), token_bucket(50.0)).await;
+        let rate = f64::from(run.accepted) / run.elapsed.as_secs_f64();
+        let share = f64::from(run.throttled) / f64::from(run.sent);
+        eprintln!(
+            "token bucket 50/s: {rate:.1} accepted/s, {:.1}% 429",
+            share * 100.0
+        );
+        assert!(rate > 0.93 * 50.0, "{rate}");
+        assert!(share < 0.05, "{share}");
+    }
+
+    #[tokio::test]
+    async fn random_429s_do_not_drag_the_rate_down() {
+        // 30% of requests refused whatever the rate; unpaced, 500 requests a second.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let (run, pacer) = simulate(5000, Duration::from_millis(2), move |_| rng.f64() < 0.3).await;
+        let rate = f64::from(run.sent) / run.elapsed.as_secs_f64();
+        eprintln!(
+            "random 30%: {rate:.1} requests/s, adaptive rate at the end {:?}",
+            pacer.current_rate()
+        );
+        // Without telling random refusals apart, every 429 cut the rate to its floor (0.5/s).
+        assert!(rate > 0.4 * 500.0, "{rate}");
+    }
+
+    #[tokio::test]
+    async fn a_limit_on_top_of_random_429s_is_still_found() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut bucket = token_bucket(50.0);
+        let (run, _) = simulate(3000, Duration::from_millis(2), move |now| {
+            rng.f64() < 0.2 || bucket(now)
+        })
+        .await;
+        let rate = f64::from(run.sent) / run.elapsed.as_secs_f64();
+        let share = f64::from(run.throttled) / f64::from(run.sent);
+        eprintln!(
+            "random 20% + 50/s: {rate:.1} requests/s, {:.1}% 429",
+            share * 100.0
+        );
+        assert!(rate < 100.0, "{rate}");
     }
 
     #[tokio::test]

@@ -12,6 +12,11 @@
 //! exponential backoff with full jitter: a uniformly random delay between zero and
 //! `min(max_backoff, initial_backoff × 2^(attempt − 1))`. Retrying stops at `max_attempts`, or
 //! when the next wait would pass `max_elapsed`.
+//!
+//! A 429 answer to a read does not count against `max_attempts`: the server processed nothing,
+//! and under a server that refuses requests at random, counting them fails reads that a patient
+//! client completes. Such reads stop at `max_elapsed`, at three times `max_attempts` attempts in
+//! all, or when their other failures reach `max_attempts`.
 
 use std::time::{Duration, SystemTime};
 
@@ -68,7 +73,8 @@ impl RetryConfig {
         Self::standard().max_attempts(1)
     }
 
-    /// Attempts in all, the first included (at least 1).
+    /// Attempts in all, the first included (at least 1); 429 answers to reads do not count, up
+    /// to three times this many attempts in all.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -115,17 +121,28 @@ impl RetryConfig {
     }
 
     /// The wait before attempt `attempt + 1`, or `None` to stop. `server_wait` is the response's
-    /// `Retry-After`, parsed ([`retry_after`]); `elapsed` is the time spent on this call so far.
+    /// `Retry-After`, parsed ([`retry_after`]); `throttled` how many of the `attempt` attempts
+    /// so far were answered 429; `elapsed` is the time spent on this call so far.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn next_delay(
         &self,
         outcome: Outcome,
         server_wait: Option<Duration>,
         idempotent: bool,
         attempt: u32,
+        throttled: u32,
         elapsed: Duration,
         rng: &mut fastrand::Rng,
     ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !self.should_retry(outcome, idempotent) {
+        let counted = if idempotent {
+            attempt.saturating_sub(throttled)
+        } else {
+            attempt
+        };
+        if counted >= self.max_attempts
+            || attempt >= self.max_attempts.saturating_mul(3)
+            || !self.should_retry(outcome, idempotent)
+        {
             return None;
         }
         let server_says = match outcome {
@@ -212,6 +229,7 @@ mod tests {
             retry_after(h, SystemTime::UNIX_EPOCH),
             idempotent,
             1,
+            0,
             Duration::ZERO,
             &mut rng,
         )
@@ -311,6 +329,7 @@ mod tests {
                     retry_after(&h, wall),
                     true,
                     2,
+                    0,
                     Duration::ZERO,
                     &mut rng
                 )
@@ -323,6 +342,7 @@ mod tests {
                     retry_after(&h, wall),
                     true,
                     3,
+                    0,
                     Duration::ZERO,
                     &mut rng
                 )
@@ -335,11 +355,37 @@ mod tests {
                     retry_after(&h, wall),
                     true,
                     1,
+                    0,
                     Duration::from_secs(7),
                     &mut rng
                 )
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_429_to_a_read_does_not_count_against_max_attempts() {
+        let config = RetryConfig::standard().max_attempts(2);
+        let mut rng = fastrand::Rng::with_seed(1);
+        let throttled = Outcome::Response(StatusCode::TOO_MANY_REQUESTS);
+        let next = |attempt, throttled_so_far, idempotent, rng: &mut fastrand::Rng| {
+            config.next_delay(
+                throttled,
+                None,
+                idempotent,
+                attempt,
+                throttled_so_far,
+                Duration::ZERO,
+                rng,
+            )
+        };
+        // A read: two 429s and a 500 leave one counted attempt; six attempts in all at most.
+        assert!(next(3, 2, true, &mut rng).is_some());
+        assert!(next(5, 4, true, &mut rng).is_some());
+        assert!(next(6, 6, true, &mut rng).is_none());
+        assert!(next(3, 1, true, &mut rng).is_none());
+        // A write counts every attempt.
+        assert!(next(2, 2, false, &mut rng).is_none());
     }
 
     #[test]
@@ -353,6 +399,7 @@ mod tests {
                     None,
                     false,
                     1,
+                    0,
                     Duration::ZERO,
                     &mut rng
                 )
@@ -365,6 +412,7 @@ mod tests {
                     None,
                     false,
                     1,
+                    0,
                     Duration::ZERO,
                     &mut rng
                 )
@@ -377,6 +425,7 @@ mod tests {
                     None,
                     true,
                     1,
+                    0,
                     Duration::ZERO,
                     &mut rng
                 )

@@ -280,8 +280,9 @@ async fn a_failed_fleet_request_is_reported_and_the_others_are_kept() {
         fleet.failed_device_ids().collect::<Vec<_>>(),
         (11..=20).collect::<Vec<_>>()
     );
-    // Two requests succeeded; the failing one was tried 4 times (reads are retried on 500).
-    assert_eq!(sim.calls(BATCH_READ), 2 + 4);
+    // Two requests succeeded; the failing one was tried 4 times (reads are retried on 500),
+    // then 4 times more in the second pass.
+    assert_eq!(sim.calls(BATCH_READ), 2 + 4 + 4);
     assert!(fleet.into_complete().is_err());
 }
 
@@ -675,6 +676,38 @@ async fn batch_update_reports_are_merged_across_chunks() {
     assert_eq!(mapped, [Some(5), Some(10_003), Some(24_999)]);
     assert!(summary.skipped[1].reason.contains("device 10004"));
     assert!(updates(&sim).iter().all(|(_, debug)| *debug));
+}
+
+#[tokio::test]
+async fn a_fleet_request_that_fails_its_retries_is_sent_again_after_the_others() {
+    // One request at a time: the second request's four attempts are answered 500, the second
+    // pass (the fourth request sent) succeeds.
+    let sim = start(seed_with(1..=30, 0), |mut b| {
+        for nth in 2..=5 {
+            b = b.rule(FaultRule::operation(BATCH_READ).nth(nth).then(status(500)));
+        }
+        b
+    })
+    .await;
+    let blynk = Blynk::builder()
+        .base_url(sim.base_url())
+        .token("t")
+        .clock(ManualClock::new())
+        .build()
+        .unwrap();
+    let ids: Vec<i32> = (1..=30).collect();
+    let fleet = blynk
+        .values_for_devices(&ids, ReadOptions::default().concurrency(1))
+        .await
+        .unwrap();
+    assert!(fleet.is_complete(), "{:?}", fleet.failed);
+    let read: Vec<i32> = fleet.devices.iter().map(|d| d.device_id).collect();
+    assert_eq!(read, ids);
+    assert_eq!(sim.calls(BATCH_READ), 7);
+    // Served last: the second pass came after the third request.
+    let served = batch_reads(&sim);
+    assert_eq!(served.len(), 3);
+    assert_eq!(served[2], (11..=20).collect::<Vec<_>>());
 }
 
 #[tokio::test]

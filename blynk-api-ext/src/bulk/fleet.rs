@@ -1,6 +1,8 @@
 //! Current values of any number of devices: [`Blynk::values_for_devices`] reads them
 //! [`limits::MAX_DEVICES_PER_BATCH_READ`] per request, concurrently, and returns them in the
-//! caller's order, with the devices the server skipped listed as missing.
+//! caller's order, with the devices the server skipped listed as missing. A request that fails
+//! after its retries with a retryable error is sent once more when the others are done (a
+//! second pass) before its devices are reported failed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -75,7 +77,8 @@ pub struct FleetValues {
     /// Requests that failed after their retries: their devices (in the caller's order) and why.
     /// Empty when every request succeeded.
     pub failed: Vec<FailedDevices>,
-    /// Requests made.
+    /// Batch requests the devices were split into (each may have been sent more than once: its
+    /// retries, and the second pass).
     pub requests: usize,
 }
 
@@ -129,7 +132,9 @@ impl Blynk {
     /// [`limits::MAX_DEVICES_PER_BATCH_READ`] devices run concurrently, results in the caller's
     /// order, the devices the server skipped listed in [`FleetValues::missing`], and the
     /// requests that failed after their retries in [`FleetValues::failed`] with their errors:
-    /// one failed request does not discard the others. The only error returned is invalid
+    /// one failed request does not discard the others. A request that failed with a retryable
+    /// error ([`Error::is_retryable`]) is sent once more, with its full retry policy, after all
+    /// the others; only if that fails too are its devices reported failed. The only error returned is invalid
     /// input, before anything is sent; use [`FleetValues::into_complete`] for all or nothing.
     ///
     /// ```no_run
@@ -181,8 +186,40 @@ impl Blynk {
             .buffer_unordered(options.concurrency);
         let mut found: HashMap<i32, DeviceValues> = HashMap::with_capacity(unique.len());
         let mut failed: Vec<(usize, FailedDevices)> = Vec::new();
+        let mut again: Vec<(usize, Vec<i32>)> = Vec::new();
         let mut done = 0u64;
         while let Some((index, chunk, result)) = pending.next().await {
+            match result {
+                Ok(answered) => {
+                    done += chunk.len() as u64;
+                    for device in answered {
+                        found.entry(device.device_id).or_insert(device);
+                    }
+                    report(&options.progress, done, Some(total));
+                }
+                Err(error) if error.is_retryable() => again.push((index, chunk)),
+                Err(error) => {
+                    done += chunk.len() as u64;
+                    failed.push((
+                        index,
+                        FailedDevices {
+                            device_ids: chunk,
+                            error,
+                        },
+                    ));
+                    report(&options.progress, done, Some(total));
+                }
+            }
+        }
+        drop(pending);
+        // The second pass: what failed on a bad moment is asked again once the rest is done.
+        let mut second = stream::iter(again)
+            .map(|(index, chunk)| async move {
+                let result = self.batch_values(&chunk, filter).await;
+                (index, chunk, result)
+            })
+            .buffer_unordered(options.concurrency);
+        while let Some((index, chunk, result)) = second.next().await {
             done += chunk.len() as u64;
             match result {
                 Ok(answered) => {
@@ -200,6 +237,7 @@ impl Blynk {
             }
             report(&options.progress, done, Some(total));
         }
+        drop(second);
         failed.sort_by_key(|(index, _)| *index);
         let failed: Vec<FailedDevices> = failed.into_iter().map(|(_, f)| f).collect();
         let not_asked: HashSet<i32> = failed
