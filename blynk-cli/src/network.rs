@@ -71,6 +71,9 @@ pub fn cause(error: &reqwest::Error) -> Cause {
     {
         Cause::NotHttp
     } else if text.contains("connection closed")
+        // hyper: the connection failed before the request could be sent, as when a server
+        // writes first (SSH) or closes at once.
+        || text.contains("connection was not ready")
         || text.contains("connection reset")
         || kinds.contains(&K::ConnectionReset)
         || kinds.contains(&K::UnexpectedEof)

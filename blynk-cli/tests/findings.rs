@@ -24,8 +24,8 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A server on 127.0.0.1 that answers every connection with `reply` (or nothing) and keeps it
-/// open; returns its port.
+/// A server on 127.0.0.1 that answers every request with `reply` (or nothing) and keeps the
+/// connection open; returns its port.
 fn fake_server(reply: &'static [u8]) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -33,6 +33,11 @@ fn fake_server(reply: &'static [u8]) -> u16 {
         let mut open = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
+            // Reply only once the request has arrived: a reply written at accept races the
+            // client's request (hyper then reports "connection was not ready" or a parse error
+            // depending on which comes first), and the test would depend on that timing.
+            let mut request = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut request);
             let _ = stream.write_all(reply);
             open.push(stream);
         }
