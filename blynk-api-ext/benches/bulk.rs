@@ -340,6 +340,14 @@ async fn overhead() {
         ),
     ];
     let bare = reqwest::Client::new();
+    // A bare client configured as the ext client builds its own (timeouts, User-Agent), to
+    // tell reqwest's cost of those settings from the ext client's own.
+    let configured = reqwest::Client::builder()
+        .user_agent(blynk_api_ext::USER_AGENT)
+        .connect_timeout(blynk_api_ext::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(blynk_api_ext::DEFAULT_REQUEST_TIMEOUT)
+        .build()
+        .expect("configured client");
     let url = format!(
         "{}/api/v2/organization/device/datastreams?deviceId=1",
         sim.base_url()
@@ -349,6 +357,7 @@ async fn overhead() {
         let mut ext = Vec::with_capacity(calls);
         let mut raw = Vec::with_capacity(calls);
         let mut decoded = Vec::with_capacity(calls);
+        let mut timed = Vec::with_capacity(calls);
         for round in 0..calls + 200 {
             let start = Instant::now();
             blynk.device_values(1).await.expect("ext call");
@@ -379,21 +388,36 @@ async fn overhead() {
             let typed: blynk_api::types::GetDeviceDataStreamsV2Response =
                 serde_json::from_slice(&body2).expect("decode");
             let d = start.elapsed();
+            let start = Instant::now();
+            let body3 = configured
+                .get(&url)
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .send()
+                .await
+                .expect("configured call")
+                .bytes()
+                .await
+                .expect("body");
+            let c = start.elapsed();
+            assert!(!body3.is_empty());
             assert!(!body.is_empty() && !typed.data_streams.is_empty());
             if round >= 200 {
                 ext.push(e);
                 raw.push(r);
                 decoded.push(d);
+                timed.push(c);
             }
         }
         ext.sort();
         raw.sort();
         decoded.sort();
+        timed.sort();
         let p = |v: &[Duration], q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
         println!(
             "overhead: {calls} calls each, alternating, {label}: ext client p50 {:.0} µs p90 {:.0} µs; \
              bare reqwest p50 {:.0} µs p90 {:.0} µs: p50 ratio {:.3}x (target <= 1.05x); bare \
-             reqwest decoding the JSON p50 {:.0} µs: ratio to that {:.3}x",
+             reqwest decoding the JSON p50 {:.0} µs: ratio to that {:.3}x; bare reqwest with the \
+             client's timeouts and User-Agent p50 {:.0} µs: ratio to that {:.3}x",
             p(&ext, 0.5),
             p(&ext, 0.9),
             p(&raw, 0.5),
@@ -401,6 +425,8 @@ async fn overhead() {
             p(&ext, 0.5) / p(&raw, 0.5),
             p(&decoded, 0.5),
             p(&ext, 0.5) / p(&decoded, 0.5),
+            p(&timed, 0.5),
+            p(&ext, 0.5) / p(&timed, 0.5),
         );
     }
 }
