@@ -292,3 +292,22 @@ async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
     ok(&run_words(&sim, &next).await);
     assert_each_point_stored_once(&sim);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_json_the_next_command_is_a_field_of_the_error() {
+    let sim = whole_bodies()
+        .rule(second_import_applied_then_dropped())
+        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
+    let failed = blynk(&sim, &["import", "11", "2", &file, "--json"], &[]).await;
+    assert_eq!(failed.code, 9, "{}", failed.stderr);
+    let error: serde_json::Value = serde_json::from_str(failed.stderr.trim()).unwrap();
+    assert_eq!(
+        error["error"]["next"],
+        format!("blynk --json import 11 2 {file} --resume-from 10000 --skip-existing")
+    );
+}
