@@ -19,6 +19,9 @@ pub struct Failure {
     pub message: String,
     /// What to do about it.
     pub hint: String,
+    /// The command line to run next, when there is one (also inside the hint); a field of its
+    /// own under `--json`, so scripts need not parse the hint.
+    pub next: Option<String>,
 }
 
 impl Failure {
@@ -28,6 +31,7 @@ impl Failure {
             exit,
             message: message.into(),
             hint: hint.into(),
+            next: None,
         }
     }
 
@@ -65,12 +69,16 @@ impl Failure {
             return Exit::Ok;
         }
         let line = if json {
-            screen::json_line(&json!({"error": {
+            let mut error = json!({
                 "code": self.exit.code(),
                 "kind": self.exit.name(),
                 "message": self.message,
                 "hint": self.hint,
-            }}))
+            });
+            if let (Some(next), Some(fields)) = (&self.next, error.as_object_mut()) {
+                fields.insert("next".into(), json!(next));
+            }
+            screen::json_line(&json!({ "error": error }))
         } else {
             format!(
                 "error: {} (hint: {})",

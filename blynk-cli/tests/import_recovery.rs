@@ -10,7 +10,7 @@ mod common;
 use blynk_api_ext::api::operations::{GET_DEVICE_DATA_STREAM_HISTORY, IMPORT_DEVICE_BATCH_DATA};
 use blynk_sim::BlynkSim;
 use blynk_sim::rules::{Action, FaultRule};
-use common::{Run, blynk, imports, ok, points_csv, write};
+use common::{Run, applied_import_points, blynk, imports, ok, points_csv, whole_bodies, write};
 
 const START: i64 = 1_700_000_000_000;
 const POINTS: i64 = 25_000;
@@ -20,6 +20,22 @@ fn expected() -> Vec<(i64, f64)> {
     (0..POINTS)
         .map(|i| (START + i * 1000, (i % 500) as f64 / 10.0))
         .collect()
+}
+
+/// The history holds each point of the file, and the request log shows each applied exactly
+/// once (the simulator's history keeps one point per timestamp, so it alone cannot show a point
+/// stored twice).
+fn assert_each_point_stored_once(sim: &BlynkSim) {
+    assert_eq!(sim.history(11, 2), expected());
+    let applied = applied_import_points(sim);
+    let twice: Vec<(&i64, &u32)> = applied.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} timestamps applied more than once, the first {:?}",
+        twice.len(),
+        twice.first()
+    );
+    assert_eq!(applied.len(), POINTS as usize);
 }
 
 /// The second import request is applied, then its connection dropped.
@@ -52,7 +68,7 @@ async fn run_words(sim: &BlynkSim, words: &[String]) -> Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_answer_lost_after_an_applied_import_is_settled_within_the_run() {
-    let sim = BlynkSim::builder()
+    let sim = whole_bodies()
         .rule(second_import_applied_then_dropped())
         .start()
         .await
@@ -71,7 +87,7 @@ async fn an_answer_lost_after_an_applied_import_is_settled_within_the_run() {
         run.stdout
     );
     assert_eq!(imports(&sim), 3, "the dropped chunk is not sent again");
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
 
     // Running it again with --skip-existing sends nothing and changes nothing.
     let again = blynk(&sim, &["import", "11", "2", &file, "--skip-existing"], &[]).await;
@@ -84,13 +100,13 @@ async fn an_answer_lost_after_an_applied_import_is_settled_within_the_run() {
         again.stdout
     );
     assert_eq!(imports(&sim), 3);
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_outcome_the_run_cannot_settle_ends_with_the_command_that_finishes_it() {
     // The second chunk is applied and its answer lost, and the history cannot be read back.
-    let sim = BlynkSim::builder()
+    let sim = whole_bodies()
         .rule(second_import_applied_then_dropped())
         .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
         .start()
@@ -136,7 +152,7 @@ async fn an_unknown_outcome_the_run_cannot_settle_ends_with_the_command_that_fin
         "{}",
         resumed.stdout
     );
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
     assert_eq!(imports(&sim), 3, "two before the failure, one to finish");
 
     // The original command with --skip-existing converges too: nothing left to send.
@@ -148,13 +164,13 @@ async fn an_unknown_outcome_the_run_cannot_settle_ends_with_the_command_that_fin
         whole.stdout
     );
     assert_eq!(imports(&sim), 3);
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rerunning_the_whole_command_with_skip_existing_after_an_unknown_outcome_stores_each_point_once()
  {
-    let sim = BlynkSim::builder()
+    let sim = whole_bodies()
         .rule(second_import_applied_then_dropped())
         .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
         .start()
@@ -173,12 +189,12 @@ async fn rerunning_the_whole_command_with_skip_existing_after_an_unknown_outcome
         "{}",
         whole.stdout
     );
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_404_after_some_chunks_says_to_fix_it_then_continue_without_skip_existing() {
-    let sim = BlynkSim::builder()
+    let sim = whole_bodies()
         .rule(
             FaultRule::operation(IMPORT_DEVICE_BATCH_DATA.id)
                 .nth(2)
@@ -208,7 +224,7 @@ async fn a_404_after_some_chunks_says_to_fix_it_then_continue_without_skip_exist
         format!("import 11 2 {file} --resume-from 10000")
     );
     ok(&run_words(&sim, &next).await);
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,7 +262,7 @@ async fn the_import_help_documents_skip_existing() {
 async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
     // Two imports per device, then 429 until the simulator's clock moves on; the second import
     // is applied and its answer lost, and the run settles it before the third meets the limit.
-    let sim = BlynkSim::builder()
+    let sim = whole_bodies()
         .rule(second_import_applied_then_dropped())
         .import_limit(blynk_sim::ImportLimit {
             burst: 2,
@@ -274,7 +290,26 @@ async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
     );
     sim.advance_clock(std::time::Duration::from_secs(100_000));
     ok(&run_words(&sim, &next).await);
-    assert_eq!(sim.history(11, 2), expected());
+    assert_each_point_stored_once(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_json_the_next_command_is_a_field_of_the_error() {
+    let sim = whole_bodies()
+        .rule(second_import_applied_then_dropped())
+        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
+    let failed = blynk(&sim, &["import", "11", "2", &file, "--json"], &[]).await;
+    assert_eq!(failed.code, 9, "{}", failed.stderr);
+    let error: serde_json::Value = serde_json::from_str(failed.stderr.trim()).unwrap();
+    assert_eq!(
+        error["error"]["next"],
+        format!("blynk --json import 11 2 {file} --resume-from 10000 --skip-existing")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -234,6 +234,7 @@ impl Plan {
         } else {
             format!("{}; then continue with `{next}`", failure.hint)
         };
+        failure.next = Some(next);
         failure
     }
 

@@ -83,3 +83,32 @@ pub fn imports(sim: &BlynkSim) -> usize {
         .filter(|r| r.operation == Some("importDeviceBatchData"))
         .count()
 }
+
+/// How many times each timestamp was applied by an import (answered 2xx, including answers the
+/// simulator dropped after applying), from the request log. The simulator's history keeps one
+/// point per timestamp, so a point stored twice shows only here. Needs a simulator built with
+/// [`whole_bodies`] so that import bodies are logged whole.
+pub fn applied_import_points(sim: &BlynkSim) -> std::collections::BTreeMap<i64, u32> {
+    let mut applied = std::collections::BTreeMap::new();
+    for request in sim.requests() {
+        if request.operation != Some("importDeviceBatchData")
+            || !(200..300).contains(&request.status)
+        {
+            continue;
+        }
+        let body = request
+            .body
+            .as_ref()
+            .expect("import bodies are logged whole (see whole_bodies)");
+        for point in body["values"].as_array().expect("an import body") {
+            *applied.entry(point["ts"].as_i64().unwrap()).or_insert(0) += 1;
+        }
+    }
+    applied
+}
+
+/// A simulator builder whose request log keeps import bodies whole, for
+/// [`applied_import_points`].
+pub fn whole_bodies() -> blynk_sim::SimBuilder {
+    BlynkSim::builder().log_body_limit(blynk_api_ext::api::operations::MAX_REQUEST_BYTES)
+}
