@@ -179,7 +179,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     if !summary.failed.is_empty() {
         // The rows read are written; the exit status still says the export is incomplete.
-        return Err(format!("{} requests failed", summary.failed.len()).into());
+        return Err(format!(
+            "incomplete: {} of {} requests failed",
+            summary.failed.len(),
+            summary.requests
+        )
+        .into());
     }
     Ok(())
 }
