@@ -13,7 +13,7 @@
 //!
 //! ```sh
 //! # Against the embedded simulator (no BLYNK_SERVER): a generated CSV, imported, then re-run
-//! # with --skip-existing to show that nothing is sent twice.
+//! # with --skip-existing, which finds every point stored and sends none.
 //! cargo run -p blynk-api-ext --example import_csv
 //! # Against your organisation:
 //! BLYNK_SERVER=fra1 BLYNK_TOKEN=... cargo run -p blynk-api-ext --example import_csv -- \
