@@ -150,8 +150,17 @@ impl Engine {
                 *this_attempt.timeout_mut() = Some(timeout);
             }
             let sent_at = clock.now();
-            let result = client.execute(this_attempt).instrument(span.clone()).await;
-            let duration = clock.now().saturating_duration_since(sent_at);
+            // Boxed so that the (large) request future is not moved through the wrappers; not
+            // instrumented when no subscriber wants the span (the common case), which spares
+            // entering and leaving it at every poll.
+            let send = Box::pin(client.execute(this_attempt));
+            let result = if span.is_disabled() {
+                send.await
+            } else {
+                send.instrument(span.clone()).await
+            };
+            let ended = clock.now();
+            let duration = ended.saturating_duration_since(sent_at);
             let (outcome, observed, server_wait) = match &result {
                 Ok(response) => {
                     let status = response.status();
@@ -215,7 +224,7 @@ impl Engine {
                     idempotent,
                     attempt,
                     throttled_attempts,
-                    clock.now().saturating_duration_since(started),
+                    ended.saturating_duration_since(started),
                     &mut rng,
                 )
             };
@@ -264,6 +273,12 @@ impl Interceptor for Engine {
         request: &'a mut reqwest::Request,
         _operation: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
+        // A fixed token needs no waiting: attach it here and hand back a ready future, sparing
+        // every call the state machine below.
+        if let Auth::Static(header) = &self.shared.auth {
+            request.headers_mut().insert(AUTHORIZATION, header.clone());
+            return Box::pin(std::future::ready(Ok(())));
+        }
         Box::pin(async move {
             self.authorize(request).await.map_err(|e| {
                 let message = e.to_string();

@@ -82,6 +82,36 @@ impl TokenBucket {
     }
 }
 
+/// How early tokio's timer is asked to wake before an injected delay ends; the rest is slept on a
+/// blocking thread.
+const COARSE_MARGIN: Duration = Duration::from_millis(2);
+
+/// Waits `delay` of real time (injected latency and `delay` rules), as closely as the OS allows.
+///
+/// tokio's timer works in whole milliseconds and rounds a deadline up, so a plain
+/// `tokio::time::sleep(20 ms)` answers after 20.5–21.5 ms: a simulated latency 5–7% longer than
+/// asked, which a client benchmark would be billed for. Here the timer wakes about
+/// [`COARSE_MARGIN`] early and a blocking thread sleeps the rest, which the OS ends close to the
+/// deadline (Linux's default timer slack is 50 µs). The wait is never shorter than `delay`.
+pub(crate) async fn sleep_precisely(delay: Duration) {
+    let deadline = std::time::Instant::now() + delay;
+    if delay > COARSE_MARGIN {
+        tokio::time::sleep_until((deadline - COARSE_MARGIN).into()).await;
+    }
+    let rest = deadline.saturating_duration_since(std::time::Instant::now());
+    if rest.is_zero() {
+        return;
+    }
+    // The blocking pool is part of every tokio runtime; if it cannot take the task (the runtime
+    // is shutting down), fall back to the coarse timer rather than block a worker.
+    if tokio::task::spawn_blocking(move || std::thread::sleep(rest))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +128,27 @@ mod tests {
         clock.advance(Duration::from_secs(3600));
         assert!(bucket.take(clock.now()) && bucket.take(clock.now()));
         assert!(!bucket.take(clock.now()), "never above capacity");
+    }
+
+    /// Only the lower bound is asserted: how late a wait ends depends on the machine's load.
+    #[test]
+    fn a_precise_sleep_is_never_shorter_than_asked() {
+        for flavour in ["current_thread", "multi_thread"] {
+            let runtime = match flavour {
+                "current_thread" => tokio::runtime::Builder::new_current_thread(),
+                _ => tokio::runtime::Builder::new_multi_thread(),
+            }
+            .enable_all()
+            .build()
+            .unwrap();
+            runtime.block_on(async {
+                for ms in [0u64, 1, 2, 3, 25] {
+                    let asked = Duration::from_millis(ms);
+                    let start = std::time::Instant::now();
+                    sleep_precisely(asked).await;
+                    assert!(start.elapsed() >= asked, "{flavour}: {ms} ms");
+                }
+            });
+        }
     }
 }

@@ -251,7 +251,7 @@ async fn plan_of(action: Action, token_endpoint: bool) -> Plan {
             Plan::Inject(answer)
         }
         Action::Delay(d) => {
-            tokio::time::sleep(d).await;
+            crate::clock::sleep_precisely(d).await;
             Plan::Apply(Deliver::Whole)
         }
         Action::DropBeforeProcessing => Plan::DropBefore,
@@ -270,7 +270,7 @@ async fn decide(shared: &Shared, op: &'static Operation, received: &Received<'_>
         (decision, faults.latency())
     };
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        crate::clock::sleep_precisely(latency).await;
     }
     if let Some(action) = action {
         return plan_of(action, false).await;
