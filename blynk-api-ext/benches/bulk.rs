@@ -348,6 +348,9 @@ enum Kind {
     ExtOn,
     /// `Blynk::device_values` with no observer and pacing off.
     ExtOff,
+    /// `Blynk::device_values` with the defaults, given a plain `reqwest::Client::new()` (no
+    /// timeouts, no User-Agent): the ext client's own cost, apart from reqwest's for those.
+    ExtPlainHttp,
     /// A bare `reqwest::Client::new()` GET of the same URL with the same token, body read as bytes.
     Bare,
     /// The same, plus decoding the JSON into the generated type, as any typed client must.
@@ -357,9 +360,10 @@ enum Kind {
     Configured,
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::ExtOn,
     Kind::ExtOff,
+    Kind::ExtPlainHttp,
     Kind::Bare,
     Kind::BareDecoded,
     Kind::Configured,
@@ -385,6 +389,12 @@ fn overhead() {
             .base_url(&base)
             .token(TOKEN)
             .pacing(Pacing::disabled())
+            .build()
+            .expect("client");
+        let plain = Blynk::builder()
+            .base_url(&base)
+            .token(TOKEN)
+            .http_client(reqwest::Client::new())
             .build()
             .expect("client");
         let bare = reqwest::Client::new();
@@ -415,6 +425,9 @@ fn overhead() {
                         Kind::ExtOn => assert!(!on.device_values(1).await.expect("ext").is_empty()),
                         Kind::ExtOff => {
                             assert!(!off.device_values(1).await.expect("ext").is_empty())
+                        }
+                        Kind::ExtPlainHttp => {
+                            assert!(!plain.device_values(1).await.expect("ext").is_empty())
                         }
                         Kind::Bare => {
                             let body = bare_get(&bare).await.expect("bare").bytes().await;
@@ -453,15 +466,18 @@ fn overhead() {
             println!(
                 "overhead, block {block} of {blocks}: {rounds} rounds of one call of each kind in \
                  shuffled order; p50 (p90) in µs: ext client with observer and pacing on {:.1} \
-                 ({:.1}), without observer and pacing off {:.1} ({:.1}); bare reqwest GET {:.1} \
+                 ({:.1}), without observer and pacing off {:.1} ({:.1}), given a plain reqwest client \
+                 {:.1}; bare reqwest GET {:.1} \
                  ({:.1}), decoding the JSON too {:.1}, with the client's timeouts and User-Agent \
                  {:.1}. Ratio at p50, observer and pacing on, to the bare GET: {:.3}x (target <= \
                  1.05x); to the decoding GET {:.3}x; to the configured GET {:.3}x; pacing off and \
-                 no observer to the bare GET {:.3}x",
+                 no observer to the bare GET {:.3}x; given a plain reqwest client, to the bare GET \
+                 {:.3}x",
                 p(Kind::ExtOn, 0.5),
                 p(Kind::ExtOn, 0.9),
                 p(Kind::ExtOff, 0.5),
                 p(Kind::ExtOff, 0.9),
+                p(Kind::ExtPlainHttp, 0.5),
                 p(Kind::Bare, 0.5),
                 p(Kind::Bare, 0.9),
                 p(Kind::BareDecoded, 0.5),
@@ -470,6 +486,7 @@ fn overhead() {
                 ratio(Kind::ExtOn, Kind::BareDecoded),
                 ratio(Kind::ExtOn, Kind::Configured),
                 ratio(Kind::ExtOff, Kind::Bare),
+                ratio(Kind::ExtPlainHttp, Kind::Bare),
             );
         }
         ratios.sort_by(f64::total_cmp);

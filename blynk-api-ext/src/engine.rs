@@ -168,7 +168,10 @@ impl Engine {
                     (
                         Outcome::Response(status),
                         AttemptOutcome::Status(status.as_u16()),
-                        retry_after(response.headers(), clock.wall()),
+                        // A success has nothing to wait for: spare it the header lookup.
+                        (!status.is_success())
+                            .then(|| retry_after(response.headers(), clock.wall()))
+                            .flatten(),
                     )
                 }
                 Err(e) => {
@@ -190,7 +193,7 @@ impl Engine {
                 | Outcome::Response(StatusCode::SERVICE_UNAVAILABLE) => server_wait,
                 _ => None,
             };
-            shared.pacer.record(clock, sent_at, throttled, pause);
+            shared.pacer.record(ended, sent_at, throttled, pause);
             let report = |will_retry: bool| {
                 shared.observer.attempt(&Attempt {
                     operation,
@@ -205,7 +208,10 @@ impl Engine {
             if outcome == Outcome::Response(StatusCode::UNAUTHORIZED) && !reauthorized {
                 reauthorized = true;
                 let rejected = request.headers().get(AUTHORIZATION).cloned();
-                if let Some(fresh) = shared.auth.after_unauthorized(rejected.as_ref()).await {
+                // Boxed: renewing holds a whole token request, which would otherwise swell
+                // the state of every call, renewing or not.
+                let renewal = Box::pin(shared.auth.after_unauthorized(rejected.as_ref()));
+                if let Some(fresh) = renewal.await {
                     span.in_scope(|| tracing::debug!("401: token renewed, trying once more"));
                     report(true);
                     request.headers_mut().insert(AUTHORIZATION, fresh);
@@ -213,7 +219,10 @@ impl Engine {
                     continue;
                 }
             }
-            let delay = {
+            let success = matches!(outcome, Outcome::Response(s) if s.is_success());
+            let delay = if success {
+                None
+            } else {
                 let mut rng = match self.rng.lock() {
                     Ok(rng) => rng,
                     Err(poisoned) => poisoned.into_inner(),

@@ -280,11 +280,11 @@ impl Pacer {
         wait
     }
 
-    /// Tells the limiter how an attempt sent at `sent` ended: `throttled` for a 429,
+    /// Tells the limiter how an attempt sent at `sent` ended at `ended`: `throttled` for a 429,
     /// `retry_after` if the server asked everyone to wait.
     pub(crate) fn record(
         &self,
-        clock: &dyn Clock,
+        ended: Instant,
         sent: Instant,
         throttled: bool,
         retry_after: Option<Duration>,
@@ -294,7 +294,7 @@ impl Pacer {
             return;
         }
         let mut s = self.lock();
-        let now = s.secs(clock.now());
+        let now = s.secs(ended);
         if let Some(wait) = shared_pause {
             s.paused_until = s.paused_until.max(now + wait.as_secs_f64());
         }

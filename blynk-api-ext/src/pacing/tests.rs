@@ -10,7 +10,7 @@ async fn nothing_waits_before_the_first_throttle() {
     let pacer = Pacer::new(Pacing::adaptive(), clock.now());
     for _ in 0..1000 {
         assert_eq!(pacer.acquire(&clock).await, Duration::ZERO);
-        pacer.record(&clock, clock.now(), false, None);
+        pacer.record(clock.now(), clock.now(), false, None);
     }
     assert_eq!(pacer.current_rate(), None);
 }
@@ -22,16 +22,16 @@ async fn a_throttle_lowers_the_rate_and_success_raises_it_again() {
     // 100 requests a second for two seconds, then a 429.
     for _ in 0..200 {
         pacer.acquire(&clock).await;
-        pacer.record(&clock, clock.now(), false, None);
+        pacer.record(clock.now(), clock.now(), false, None);
         clock.advance(Duration::from_millis(10));
     }
-    pacer.record(&clock, clock.now(), true, None);
+    pacer.record(clock.now(), clock.now(), true, None);
     let throttled = pacer.current_rate().unwrap();
     assert!(throttled < 100.0 && throttled > 40.0, "{throttled}");
     // Successes over the next seconds bring the rate back up.
     for _ in 0..400 {
         pacer.acquire(&clock).await;
-        pacer.record(&clock, clock.now(), false, None);
+        pacer.record(clock.now(), clock.now(), false, None);
     }
     let recovered = pacer.current_rate().unwrap();
     assert!(recovered > throttled, "{recovered} <= {throttled}");
@@ -43,21 +43,21 @@ async fn throttles_of_requests_sent_before_a_cut_do_not_cut_again() {
     let pacer = Pacer::new(Pacing::adaptive(), clock.now());
     for _ in 0..200 {
         pacer.acquire(&clock).await;
-        pacer.record(&clock, clock.now(), false, None);
+        pacer.record(clock.now(), clock.now(), false, None);
         clock.advance(Duration::from_millis(10));
     }
     // Four requests in flight together; all four come back 429.
     let sent = clock.now();
     clock.advance(Duration::from_millis(5));
-    pacer.record(&clock, sent, true, None);
+    pacer.record(clock.now(), sent, true, None);
     let once = pacer.current_rate().unwrap();
     for _ in 0..3 {
-        pacer.record(&clock, sent, true, None);
+        pacer.record(clock.now(), sent, true, None);
     }
     assert_eq!(pacer.current_rate(), Some(once));
     // A 429 to a request sent after the cut, before enough responses to judge the cut by,
     // does not cut again either.
-    pacer.record(&clock, clock.now(), true, None);
+    pacer.record(clock.now(), clock.now(), true, None);
     assert!(pacer.current_rate().unwrap() >= once);
 }
 
@@ -88,7 +88,7 @@ async fn simulate(
         let sent = clock.now();
         let refused = server((sent - start).as_secs_f64());
         clock.advance(rtt);
-        pacer.record(&clock, sent, refused, None);
+        pacer.record(clock.now(), sent, refused, None);
         run.sent += 1;
         if refused {
             run.throttled += 1;
@@ -163,11 +163,11 @@ async fn a_limit_on_top_of_random_429s_is_still_found() {
 async fn retry_after_pauses_every_caller() {
     let clock = ManualClock::new();
     let pacer = Pacer::new(Pacing::adaptive().adaptive_rate(false), clock.now());
-    pacer.record(&clock, clock.now(), true, Some(Duration::from_secs(2)));
+    pacer.record(clock.now(), clock.now(), true, Some(Duration::from_secs(2)));
     assert_eq!(pacer.acquire(&clock).await, Duration::from_secs(2));
     assert_eq!(pacer.acquire(&clock).await, Duration::ZERO);
     let off = Pacer::new(Pacing::disabled(), clock.now());
-    off.record(&clock, clock.now(), true, Some(Duration::from_secs(2)));
+    off.record(clock.now(), clock.now(), true, Some(Duration::from_secs(2)));
     assert_eq!(off.acquire(&clock).await, Duration::ZERO);
 }
 
