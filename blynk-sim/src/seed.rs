@@ -46,6 +46,7 @@ pub enum ValueType {
 
 /// A datastream of a product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Datastream {
     /// Datastream ID, unique within the organisation.
     pub id: i32,
@@ -68,6 +69,7 @@ pub struct Datastream {
 
 /// A product: a template of datastreams.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     /// Product ID.
     pub id: i32,
@@ -79,6 +81,7 @@ pub struct Product {
 
 /// A device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Device {
     /// Device ID.
     pub id: i32,
@@ -107,6 +110,7 @@ pub enum Scope {
 
 /// Who a credential acts as: the organisation (every permission), or a user with scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Principal {
     /// The user, for user-scoped credentials; `None` for organisation credentials.
     #[serde(default)]
@@ -139,8 +143,10 @@ impl Principal {
     }
 }
 
-/// OAuth2 client credentials accepted at `/oauth2/token`.
+/// OAuth2 client credentials accepted at `/oauth2/token`. In seed JSON: `client_id`,
+/// `client_secret`, and for a user-scoped client `user` and `scopes`; any other key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ClientFields")]
 pub struct Client {
     /// Client ID.
     pub client_id: String,
@@ -151,14 +157,66 @@ pub struct Client {
     pub principal: Principal,
 }
 
-/// A bearer token that never expires.
+/// A bearer token that never expires. In seed JSON: `token`, and for a user-scoped token `user`
+/// and `scopes`; any other key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StaticTokenFields")]
 pub struct StaticToken {
     /// The token.
     pub token: String,
     /// Who it acts as.
     #[serde(flatten)]
     pub principal: Principal,
+}
+
+/// The JSON shape of a [`Client`]: its principal's fields inline, every key known. (Serde's
+/// `flatten`, which the serialised form uses, cannot refuse unknown keys, so a misspelt `scopes`
+/// would silently give a user no permissions.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFields {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    scopes: Vec<Scope>,
+}
+
+impl From<ClientFields> for Client {
+    fn from(f: ClientFields) -> Self {
+        Self {
+            client_id: f.client_id,
+            client_secret: f.client_secret,
+            principal: Principal {
+                user: f.user,
+                scopes: f.scopes,
+            },
+        }
+    }
+}
+
+/// The JSON shape of a [`StaticToken`], as [`ClientFields`] is of a [`Client`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaticTokenFields {
+    token: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    scopes: Vec<Scope>,
+}
+
+impl From<StaticTokenFields> for StaticToken {
+    fn from(f: StaticTokenFields) -> Self {
+        Self {
+            token: f.token,
+            principal: Principal {
+                user: f.user,
+                scopes: f.scopes,
+            },
+        }
+    }
 }
 
 /// A history computed on read instead of stored: point `i` (from 0) is at
@@ -172,6 +230,7 @@ pub struct StaticToken {
 /// assert_eq!((g.first_value, g.value_step), (0.0, 1.0));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryGenerator {
     /// Timestamp of point 0, epoch milliseconds.
     pub start_ms: i64,
@@ -202,6 +261,7 @@ impl HistoryGenerator {
 
 /// Points of history to start with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SeedHistory {
     /// Device.
     pub device_id: i32,
@@ -217,6 +277,7 @@ pub struct SeedHistory {
 
 /// A current value to start with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SeedValue {
     /// Device.
     pub device_id: i32,
@@ -230,6 +291,7 @@ pub struct SeedValue {
 
 /// A widget property to start with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SeedProperty {
     /// Device.
     pub device_id: i32,
@@ -243,6 +305,7 @@ pub struct SeedProperty {
 
 /// The whole organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Seed {
     /// Products.
     pub products: Vec<Product>,

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use blynk_sim::{
     BlynkSim, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, DEMO_VIEWER_TOKEN, Faults,
-    ImportLimit, Principal, RateLimit, Scope, Seed, StaticToken,
+    ImportLimit, Principal, RateLimit, Scope, Seed, SeedError, StaticToken,
 };
 use serde_json::{Value, json};
 
@@ -888,4 +888,56 @@ async fn a_seed_loads_from_json() {
         .status,
         204
     );
+}
+
+/// A misspelt key anywhere in a seed is refused with its name, instead of being ignored: a
+/// silently dropped `scopes` would leave a user token with no permissions, a dropped `min` would
+/// accept values the test meant to refuse.
+#[test]
+fn a_seed_with_an_unknown_key_is_refused_naming_it() {
+    let valid = json!({
+        "products": [{"id": 7, "name": "P", "datastreams": [
+            {"id": 70, "pin": "V0", "label": "Level", "alias": "level", "type": "number", "min": 0}
+        ]}],
+        "devices": [{"id": 700, "product_id": 7, "name": "D", "owner": "bob"}],
+        "clients": [{"client_id": "c", "client_secret": "s", "user": "bob", "scopes": ["OWN_DEVICES_VIEW"]}],
+        "tokens": [{"token": "t", "user": "bob", "scopes": ["OWN_DEVICES_VIEW"]}],
+        "history": [{"device_id": 700, "datastream_id": 70, "points": [[1, 1.0]],
+                     "generated": {"start_ms": 10, "step_ms": 1, "count": 2}}],
+        "values": [{"device_id": 700, "datastream_id": 70, "value": 1, "updated_at": 1}],
+        "properties": [{"device_id": 700, "datastream_id": 70, "property": "label", "value": "x"}]
+    });
+    let seed = Seed::from_json(&valid.to_string()).unwrap();
+    assert_eq!(seed.tokens[0].principal.scopes.len(), 1);
+    assert_eq!(seed.clients[0].principal.user.as_deref(), Some("bob"));
+    // Each place a key can go, with one misspelt key added.
+    let places: [(&str, &str); 10] = [
+        ("", "token_ttl"),
+        ("/products/0", "datastream"),
+        ("/products/0/datastreams/0", "minimum"),
+        ("/devices/0", "product"),
+        ("/clients/0", "scope"),
+        ("/tokens/0", "scope"),
+        ("/history/0", "point"),
+        ("/history/0/generated", "step"),
+        ("/values/0", "updated"),
+        ("/properties/0", "name"),
+    ];
+    for (pointer, key) in places {
+        let mut doc = valid.clone();
+        doc.pointer_mut(pointer)
+            .and_then(|v| v.as_object_mut())
+            .unwrap()
+            .insert(key.to_string(), json!(1));
+        match Seed::from_json(&doc.to_string()) {
+            Err(SeedError::Json(message)) => assert!(
+                message.contains(&format!("unknown field `{key}`")),
+                "{pointer}: {message}"
+            ),
+            other => panic!("{pointer}.{key} was accepted: {other:?}"),
+        }
+    }
+    // What `GET /__sim/state` writes loads back.
+    let text = serde_json::to_string(&seed).unwrap();
+    assert_eq!(Seed::from_json(&text).unwrap(), seed);
 }
