@@ -100,9 +100,16 @@ impl RetryConfig {
 
     /// Also retry writes on 500, 502, 503, 504 and timeouts. A write the server applied before
     /// failing is then applied twice, and each attempt counts against the message quota.
+    /// History imports ([`Blynk::import_history`](crate::Blynk::import_history) and the calls
+    /// built on it) never retry this way: they settle such outcomes against the history instead.
     pub fn retry_writes_on_server_errors(mut self, retry: bool) -> Self {
         self.retry_writes_on_server_errors = retry;
         self
+    }
+
+    /// Whether writes are retried on server errors and timeouts.
+    pub(crate) fn retries_writes_on_server_errors(&self) -> bool {
+        self.retry_writes_on_server_errors
     }
 
     /// Seeds the jitter, for reproducible delays in tests.

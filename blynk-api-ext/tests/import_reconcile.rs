@@ -253,6 +253,36 @@ async fn an_applied_chunk_whose_answer_is_lost_is_found_after_the_server_process
     assert_eq!(report.reconcile_reads, 3);
 }
 
+/// A client that retries writes on server errors still never retries an import blindly: the
+/// import settles the lost answer against the history. (A blind retry of the applied chunk would
+/// store its points twice.)
+#[tokio::test]
+async fn imports_are_not_retried_blindly_even_when_the_client_retries_writes() {
+    let rules = Rules::new().rule(
+        FaultRule::operation(IMPORT)
+            .nth(1)
+            .then(Action::ApplyThenDrop),
+    );
+    let sim = start(rules, Duration::ZERO, Vec::new()).await;
+    let blynk = client(&sim, 1);
+    let retries_writes = blynk.with_retry(
+        RetryConfig::standard()
+            .max_attempts(40)
+            .initial_backoff(Duration::from_millis(1))
+            .max_backoff(Duration::from_millis(10))
+            .jitter_seed(1)
+            .retry_writes_on_server_errors(true),
+    );
+    let report = retries_writes
+        .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
+        .await
+        .expect("import");
+    assert_exactly_once(&sim, 300);
+    assert_eq!(report.unknown_outcomes, 1);
+    assert_eq!(report.resent, 0);
+    assert!(report.reconciled_present > 0);
+}
+
 #[tokio::test]
 async fn a_server_error_is_reconciled_and_only_missing_points_are_resent() {
     let rules = Rules::new().rule(FaultRule::operation(IMPORT).nth(1).then(Action::Status {

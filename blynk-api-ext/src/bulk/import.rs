@@ -304,11 +304,11 @@ impl Blynk {
     /// to [`ImportOptions::reconcile_deadline`] for the server to process it, and only the points
     /// not there are sent again. So the call ends with every point stored exactly once, or with an
     /// [`ImportError`] saying which are settled and naming the unresolved ones. This holds when:
-    /// the server makes an applied import visible within the deadline; the client's
-    /// [`RetryConfig`](crate::RetryConfig) does not retry writes on server errors (the default;
-    /// with [`retry_writes_on_server_errors`](crate::RetryConfig::retry_writes_on_server_errors)
-    /// a retry the engine makes itself may store a chunk twice); and no point at the same
-    /// timestamp is stored by someone else meanwhile. Without
+    /// the server makes an applied import visible within the deadline, and no point at the same
+    /// timestamp is stored by someone else meanwhile. (Import requests are never retried blindly
+    /// on a server error, even when the client's
+    /// [`retry_writes_on_server_errors`](crate::RetryConfig::retry_writes_on_server_errors) is
+    /// on: that outcome is settled as above.) Without
     /// [`ImportOptions::skip_existing`], points stored before the import at the timestamps of a
     /// reconciled chunk are taken for the chunk's, and for input not in time order a timestamp
     /// repeated in two windows is counted for the later one; turn it on for an exact answer then.

@@ -46,6 +46,11 @@ enum Reads {
 /// The state of one import call.
 pub(super) struct Run<'a> {
     blynk: &'a Blynk,
+    /// Sends the import requests: `blynk` itself, or, if its retry policy retries writes on
+    /// server errors, a clone that does not. Such a request's outcome is unknown, and this run
+    /// settles it against the history; a retry the engine made blindly could store the chunk
+    /// twice.
+    writer: Blynk,
     device_id: i32,
     datastream_id: i32,
     options: ImportOptions,
@@ -68,8 +73,15 @@ impl<'a> Run<'a> {
             end: options.offset,
             ..ImportReport::default()
         };
+        let retry = &blynk.inner.engine.retry;
+        let writer = if retry.retries_writes_on_server_errors() {
+            blynk.with_retry(retry.clone().retry_writes_on_server_errors(false))
+        } else {
+            blynk.clone()
+        };
         Self {
             blynk,
+            writer,
             device_id,
             datastream_id,
             now: blynk.clock().wall(),
@@ -238,7 +250,7 @@ impl<'a> Run<'a> {
             .iter()
             .filter(|&&i| items[i].unknown_sends > 0)
             .count() as u64;
-        match self.blynk.post_json(IMPORT, body).await {
+        match self.writer.post_json(IMPORT, body).await {
             Ok(_) => {
                 for &i in chunk {
                     items[i].state = State::Stored;
