@@ -94,7 +94,12 @@ const COARSE_MARGIN: Duration = Duration::from_millis(2);
 /// [`COARSE_MARGIN`] early and a blocking thread sleeps the rest, which the OS ends close to the
 /// deadline (Linux's default timer slack is 50 µs). The wait is never shorter than `delay`.
 pub(crate) async fn sleep_precisely(delay: Duration) {
-    let deadline = std::time::Instant::now() + delay;
+    // A delay past what `Instant` can hold (`latency_ms: u64::MAX`) is forever, as tokio's own
+    // timer takes it; adding it would overflow.
+    let Some(deadline) = std::time::Instant::now().checked_add(delay) else {
+        tokio::time::sleep(delay).await;
+        return;
+    };
     if delay > COARSE_MARGIN {
         tokio::time::sleep_until((deadline - COARSE_MARGIN).into()).await;
     }
@@ -130,7 +135,7 @@ mod tests {
         assert!(!bucket.take(clock.now()), "never above capacity");
     }
 
-    /// Only the lower bound is asserted: how late a wait ends depends on the machine's load.
+    /// Only lower bounds are asserted: how late a wait ends depends on the machine's load.
     #[test]
     fn a_precise_sleep_is_never_shorter_than_asked() {
         for flavour in ["current_thread", "multi_thread"] {
@@ -142,6 +147,13 @@ mod tests {
             .build()
             .unwrap();
             runtime.block_on(async {
+                // Too long to add to an instant: waits (forever), does not panic.
+                let forever = tokio::time::timeout(
+                    Duration::from_millis(30),
+                    sleep_precisely(Duration::from_millis(u64::MAX)),
+                )
+                .await;
+                assert!(forever.is_err(), "{flavour}: u64::MAX ms ended");
                 for ms in [0u64, 1, 2, 3, 25] {
                     let asked = Duration::from_millis(ms);
                     let start = std::time::Instant::now();
