@@ -34,12 +34,7 @@ async fn client_credentials_are_exchanged_with_basic_auth_and_the_token_is_sent(
         then.status(200)
             .json_body(token_body("tok-1", 86_400, None));
     });
-    let api = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-1");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
+    let api = values_for(&server, "Bearer tok-1", 200);
     let blynk = builder(&server)
         .client_credentials("cid", "csecret")
         .build()
@@ -54,13 +49,12 @@ async fn client_credentials_are_exchanged_with_basic_auth_and_the_token_is_sent(
 #[tokio::test]
 async fn the_token_is_renewed_with_the_refresh_token_before_it_expires() {
     let server = MockServer::start_async().await;
-    let first = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "client_credentials");
-        then.status(200)
-            .json_body(token_body("tok-1", 3600, Some("ref-1")));
-    });
+    let first = grant(
+        &server,
+        "client_credentials",
+        200,
+        token_body("tok-1", 3600, Some("ref-1")),
+    );
     let refresh = server.mock(|when, then| {
         when.method(POST)
             .path(TOKEN_PATH)
@@ -72,18 +66,8 @@ async fn the_token_is_renewed_with_the_refresh_token_before_it_expires() {
         then.status(200)
             .json_body(token_body("tok-2", 3600, Some("ref-2")));
     });
-    let old = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-1");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
-    let new = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-2");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
+    let old = values_for(&server, "Bearer tok-1", 200);
+    let new = values_for(&server, "Bearer tok-2", 200);
     let clock = ManualClock::new();
     let blynk = builder(&server)
         .client_credentials("cid", "csecret")
@@ -109,20 +93,18 @@ async fn the_token_is_renewed_with_the_refresh_token_before_it_expires() {
 #[tokio::test]
 async fn a_refused_refresh_token_falls_back_to_client_credentials() {
     let server = MockServer::start_async().await;
-    let credentials = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "client_credentials");
-        then.status(200)
-            .json_body(token_body("tok-n", 60, Some("ref-1")));
-    });
-    let refresh = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "refresh_token");
-        then.status(400)
-            .json_body(json!({"error": "invalid_grant", "error_description": "used"}));
-    });
+    let credentials = grant(
+        &server,
+        "client_credentials",
+        200,
+        token_body("tok-n", 60, Some("ref-1")),
+    );
+    let refresh = grant(
+        &server,
+        "refresh_token",
+        400,
+        json!({"error": "invalid_grant", "error_description": "used"}),
+    );
     values_ok(&server);
     let clock = ManualClock::new();
     let blynk = builder(&server)
@@ -140,13 +122,12 @@ async fn a_refused_refresh_token_falls_back_to_client_credentials() {
 #[tokio::test]
 async fn fifty_concurrent_calls_with_an_expired_token_make_one_token_request() {
     let server = MockServer::start_async().await;
-    let credentials = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "client_credentials");
-        then.status(200)
-            .json_body(token_body("tok-1", 60, Some("ref-1")));
-    });
+    let credentials = grant(
+        &server,
+        "client_credentials",
+        200,
+        token_body("tok-1", 60, Some("ref-1")),
+    );
     let refresh = server.mock(|when, then| {
         when.method(POST)
             .path(TOKEN_PATH)
@@ -155,12 +136,7 @@ async fn fifty_concurrent_calls_with_an_expired_token_make_one_token_request() {
             .delay(Duration::from_millis(100))
             .json_body(token_body("tok-2", 60, Some("ref-2")));
     });
-    let api = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-2");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
+    let api = values_for(&server, "Bearer tok-2", 200);
     values_ok(&server);
     let clock = ManualClock::new();
     let blynk = builder(&server)
@@ -189,32 +165,20 @@ async fn fifty_concurrent_calls_with_an_expired_token_make_one_token_request() {
 #[tokio::test]
 async fn a_401_renews_the_token_once_and_retries_once() {
     let server = MockServer::start_async().await;
-    let credentials = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "client_credentials");
-        then.status(200)
-            .json_body(token_body("tok-1", 86_400, Some("ref-1")));
-    });
-    let refresh = server.mock(|when, then| {
-        when.method(POST)
-            .path(TOKEN_PATH)
-            .query_param("grant_type", "refresh_token");
-        then.status(200)
-            .json_body(token_body("tok-2", 86_400, Some("ref-2")));
-    });
-    let revoked = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-1");
-        then.status(401);
-    });
-    let fresh = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer tok-2");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
+    let credentials = grant(
+        &server,
+        "client_credentials",
+        200,
+        token_body("tok-1", 86_400, Some("ref-1")),
+    );
+    let refresh = grant(
+        &server,
+        "refresh_token",
+        200,
+        token_body("tok-2", 86_400, Some("ref-2")),
+    );
+    let revoked = values_for(&server, "Bearer tok-1", 401);
+    let fresh = values_for(&server, "Bearer tok-2", 200);
     let blynk = builder(&server)
         .client_credentials("cid", "csecret")
         .clock(ManualClock::new())
@@ -258,12 +222,7 @@ async fn a_second_401_is_unauthorized_without_a_loop() {
 #[tokio::test]
 async fn a_static_token_is_not_retried_after_401() {
     let server = MockServer::start_async().await;
-    let api = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer static-token");
-        then.status(401);
-    });
+    let api = values_for(&server, "Bearer static-token", 401);
     let err = with_token(&server).device_values(1).await.unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }));
     api.assert_calls(1);

@@ -217,12 +217,7 @@ async fn a_refused_connection_is_retried_then_reported_as_transport() {
 async fn retries_apply_to_the_generated_client_too() {
     let server = MockServer::start_async().await;
     first_then(&server, GET, VALUES, 503, None);
-    let ok = server.mock(|when, then| {
-        when.method(GET)
-            .path(VALUES)
-            .header("authorization", "Bearer t");
-        then.status(200).json_body(json!({"dataStreams": []}));
-    });
+    let ok = values_for(&server, "Bearer t", 200);
     let blynk = builder(&server)
         .token("t")
         .clock(ManualClock::new())

@@ -6,7 +6,7 @@
 
 use blynk_api_ext::Blynk;
 use blynk_api_ext::clock::ManualClock;
-use httpmock::Method::GET;
+use httpmock::Method::{GET, POST};
 use httpmock::MockServer;
 use serde_json::json;
 
@@ -32,6 +32,39 @@ pub fn values_ok(server: &MockServer) -> httpmock::Mock<'_> {
     server.mock(|when, then| {
         when.method(GET).path(VALUES);
         then.status(200).json_body(json!({"dataStreams": []}));
+    })
+}
+
+/// The token endpoint answering `status` with `body` to a request for `grant_type`.
+pub fn grant<'a>(
+    server: &'a MockServer,
+    grant_type: &str,
+    status: u16,
+    body: serde_json::Value,
+) -> httpmock::Mock<'a> {
+    server.mock(|when, then| {
+        when.method(POST)
+            .path(TOKEN_PATH)
+            .query_param("grant_type", grant_type);
+        then.status(status).json_body(body);
+    })
+}
+
+/// The values endpoint answering `status` to requests carrying `authorization` (an empty list of
+/// datastreams for a 200, no body otherwise).
+pub fn values_for<'a>(
+    server: &'a MockServer,
+    authorization: &str,
+    status: u16,
+) -> httpmock::Mock<'a> {
+    server.mock(|when, then| {
+        when.method(GET)
+            .path(VALUES)
+            .header("authorization", authorization);
+        let then = then.status(status);
+        if status == 200 {
+            then.json_body(json!({"dataStreams": []}));
+        }
     })
 }
 
