@@ -86,16 +86,26 @@ fn client(sim: &Arc<BlynkSim>, jitter_seed: u64) -> Blynk {
             sim: sim.clone(),
             manual: ManualClock::new(),
         })
-        .retry(
-            RetryConfig::standard()
-                .max_attempts(40)
-                .initial_backoff(Duration::from_millis(1))
-                .max_backoff(Duration::from_millis(10))
-                .max_elapsed(Duration::from_secs(3_600))
-                .jitter_seed(jitter_seed),
-        )
+        .retry(retry(jitter_seed))
         .build()
         .expect("client")
+}
+
+/// Many quick retries, so that fault storms end in the test's time.
+fn retry(jitter_seed: u64) -> RetryConfig {
+    RetryConfig::standard()
+        .max_attempts(40)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(10))
+        .max_elapsed(Duration::from_secs(3_600))
+        .jitter_seed(jitter_seed)
+}
+
+/// The server applies the `nth` import request, then drops the connection before answering.
+fn lost_answer(nth: u64) -> FaultRule {
+    FaultRule::operation(IMPORT)
+        .nth(nth)
+        .then(Action::ApplyThenDrop)
 }
 
 fn point(i: u64) -> Point {
@@ -235,11 +245,7 @@ async fn outcomes_known_not_applied_cost_no_history_read() {
 
 #[tokio::test]
 async fn an_applied_chunk_whose_answer_is_lost_is_found_after_the_server_processes_it() {
-    let rules = Rules::new().rule(
-        FaultRule::operation(IMPORT)
-            .nth(2)
-            .then(Action::ApplyThenDrop),
-    );
+    let rules = Rules::new().rule(lost_answer(2));
     let sim = start(rules, Duration::from_millis(200), Vec::new()).await;
     let report = client(&sim, 1)
         .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
@@ -258,21 +264,9 @@ async fn an_applied_chunk_whose_answer_is_lost_is_found_after_the_server_process
 /// store its points twice.)
 #[tokio::test]
 async fn imports_are_not_retried_blindly_even_when_the_client_retries_writes() {
-    let rules = Rules::new().rule(
-        FaultRule::operation(IMPORT)
-            .nth(1)
-            .then(Action::ApplyThenDrop),
-    );
+    let rules = Rules::new().rule(lost_answer(1));
     let sim = start(rules, Duration::ZERO, Vec::new()).await;
-    let blynk = client(&sim, 1);
-    let retries_writes = blynk.with_retry(
-        RetryConfig::standard()
-            .max_attempts(40)
-            .initial_backoff(Duration::from_millis(1))
-            .max_backoff(Duration::from_millis(10))
-            .jitter_seed(1)
-            .retry_writes_on_server_errors(true),
-    );
+    let retries_writes = client(&sim, 1).with_retry(retry(1).retry_writes_on_server_errors(true));
     let report = retries_writes
         .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
         .await
@@ -422,16 +416,13 @@ async fn skip_existing_refuses_input_out_of_time_order_before_sending_its_window
 async fn rerunning_with_skip_existing_after_apply_then_drop_stores_each_point_once() {
     // The first run's third request is applied, then its connection dropped, and history reads
     // fail, so the run stops with unresolved points; the re-run settles them by reading.
-    let rules = Rules::new()
-        .rule(
-            FaultRule::operation(IMPORT)
-                .nth(3)
-                .then(Action::ApplyThenDrop),
-        )
-        .rule(FaultRule::operation(HISTORY).times(1).then(Action::Status {
-            status: 403,
-            retry_after: None,
-        }));
+    let rules =
+        Rules::new()
+            .rule(lost_answer(3))
+            .rule(FaultRule::operation(HISTORY).times(1).then(Action::Status {
+                status: 403,
+                retry_after: None,
+            }));
     let sim = start(rules, Duration::ZERO, Vec::new()).await;
     let blynk = client(&sim, 1);
     let err = blynk
@@ -459,11 +450,7 @@ async fn rerunning_with_skip_existing_after_apply_then_drop_stores_each_point_on
 async fn a_server_slower_than_the_deadline_gets_the_points_twice_when_resending_is_on() {
     // The documented limit of the default: the applied chunk becomes visible only after an hour,
     // long past the 1 s deadline, so its points are sent again.
-    let rules = Rules::new().rule(
-        FaultRule::operation(IMPORT)
-            .nth(2)
-            .then(Action::ApplyThenDrop),
-    );
+    let rules = Rules::new().rule(lost_answer(2));
     let sim = start(rules, Duration::from_secs(3_600), Vec::new()).await;
     let report = client(&sim, 1)
         .import_history(DEVICE, DATASTREAM, points(300), options(4 * 1024))
@@ -477,11 +464,7 @@ async fn a_server_slower_than_the_deadline_gets_the_points_twice_when_resending_
 
 #[tokio::test]
 async fn with_resending_off_a_deadline_passed_names_the_points_and_a_later_run_stores_them_once() {
-    let rules = Rules::new().rule(
-        FaultRule::operation(IMPORT)
-            .nth(2)
-            .then(Action::ApplyThenDrop),
-    );
+    let rules = Rules::new().rule(lost_answer(2));
     let sim = start(rules, Duration::from_secs(3_600), Vec::new()).await;
     let blynk = client(&sim, 1);
     let err = blynk
@@ -558,11 +541,7 @@ async fn a_timestamp_is_never_split_between_two_windows() {
 #[tokio::test]
 async fn input_out_of_time_order_is_reconciled_without_skip_existing() {
     let rules = Rules::new()
-        .rule(
-            FaultRule::operation(IMPORT)
-                .nth(2)
-                .then(Action::ApplyThenDrop),
-        )
+        .rule(lost_answer(2))
         .rule(FaultRule::operation(IMPORT).nth(4).then(Action::Status {
             status: 502,
             retry_after: None,
