@@ -45,6 +45,17 @@ fn second_import_applied_then_dropped() -> FaultRule {
         .then(Action::ApplyThenDrop)
 }
 
+/// A simulator that applies the second import, loses its answer, and cannot serve the history
+/// that would settle it: a run that cannot finish.
+async fn lost_answer_history_unreadable() -> BlynkSim {
+    whole_bodies()
+        .rule(second_import_applied_then_dropped())
+        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
+        .start()
+        .await
+        .unwrap()
+}
+
 /// The command in the failure's hint (between backquotes), as arguments after `blynk`.
 fn hinted_command(run: &Run) -> Vec<String> {
     let hint = run
@@ -106,12 +117,7 @@ async fn an_answer_lost_after_an_applied_import_is_settled_within_the_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_outcome_the_run_cannot_settle_ends_with_the_command_that_finishes_it() {
     // The second chunk is applied and its answer lost, and the history cannot be read back.
-    let sim = whole_bodies()
-        .rule(second_import_applied_then_dropped())
-        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
-        .start()
-        .await
-        .unwrap();
+    let sim = lost_answer_history_unreadable().await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
     assert!(!file.contains(' ') && !file.contains('\''));
@@ -170,12 +176,7 @@ async fn an_unknown_outcome_the_run_cannot_settle_ends_with_the_command_that_fin
 #[tokio::test(flavor = "multi_thread")]
 async fn rerunning_the_whole_command_with_skip_existing_after_an_unknown_outcome_stores_each_point_once()
  {
-    let sim = whole_bodies()
-        .rule(second_import_applied_then_dropped())
-        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
-        .start()
-        .await
-        .unwrap();
+    let sim = lost_answer_history_unreadable().await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
     let failed = blynk(&sim, &["import", "11", "2", &file], &[]).await;
@@ -295,12 +296,7 @@ async fn a_429_after_a_lost_answer_still_resumes_with_skip_existing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn under_json_the_next_command_is_a_field_of_the_error() {
-    let sim = whole_bodies()
-        .rule(second_import_applied_then_dropped())
-        .rule(FaultRule::operation(GET_DEVICE_DATA_STREAM_HISTORY.id))
-        .start()
-        .await
-        .unwrap();
+    let sim = lost_answer_history_unreadable().await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "p.csv", &points_csv(START, POINTS, 500));
     let failed = blynk(&sim, &["import", "11", "2", &file, "--json"], &[]).await;
