@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::AuthError;
-use crate::retry::{Outcome, RetryConfig, retry_after};
+use crate::retry::{Jitter, Outcome, RetryConfig, retry_after};
 
 /// A secret string (token, client secret). Its `Debug` output is redacted and it has no
 /// `Display`, so it cannot end up in logs or error messages by accident.
@@ -128,7 +128,7 @@ pub(crate) struct OAuth {
     state: tokio::sync::Mutex<TokenState>,
     requests: AtomicU64,
     retry: RetryConfig,
-    rng: std::sync::Mutex<fastrand::Rng>,
+    jitter: Jitter,
 }
 
 #[derive(Default)]
@@ -172,9 +172,6 @@ impl OAuth {
         clock: Arc<dyn Clock>,
         retry: RetryConfig,
     ) -> Self {
-        let rng = retry
-            .seed()
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
             endpoint,
             client_id,
@@ -183,8 +180,8 @@ impl OAuth {
             clock,
             state: tokio::sync::Mutex::default(),
             requests: AtomicU64::new(0),
+            jitter: Jitter::new(&retry),
             retry,
-            rng: std::sync::Mutex::new(rng),
         }
     }
 
@@ -253,11 +250,7 @@ impl OAuth {
         loop {
             attempt += 1;
             let (result, outcome, server_wait) = self.attempt(refresh).await;
-            let delay = {
-                let mut rng = match self.rng.lock() {
-                    Ok(rng) => rng,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
+            let delay = self.jitter.with(|rng| {
                 self.retry.next_delay(
                     outcome,
                     server_wait,
@@ -266,9 +259,9 @@ impl OAuth {
                     // The token endpoint counts every attempt, 429s included.
                     0,
                     self.clock.now().saturating_duration_since(started),
-                    &mut rng,
+                    rng,
                 )
-            };
+            });
             match (result, delay) {
                 (Ok(token), _) => return Ok(token),
                 (Err(e), Some(delay)) => {

@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use blynk_api::hooks::{BoxFuture, Interceptor};
@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::error::AuthError;
 use crate::observe::{Attempt, AttemptOutcome, Observers};
 use crate::pacing::{Pacer, RETRY_COST, RETRY_TIMEOUT_COST};
-use crate::retry::{Outcome, RetryConfig, retry_after};
+use crate::retry::{Jitter, Outcome, RetryConfig, retry_after};
 
 /// What the engine learnt about one call, for the wrapper that made it.
 #[derive(Debug, Default)]
@@ -82,7 +82,7 @@ pub(crate) struct Engine {
     pub(crate) retry: RetryConfig,
     /// A request timeout for this override, instead of the HTTP client's.
     pub(crate) timeout: Option<Duration>,
-    rng: Mutex<fastrand::Rng>,
+    jitter: Jitter,
 }
 
 /// The last attempt's result and its parsed `Retry-After`.
@@ -90,14 +90,11 @@ pub(crate) type Sent = (reqwest::Result<reqwest::Response>, Option<Duration>);
 
 impl Engine {
     pub(crate) fn new(shared: Arc<Shared>, retry: RetryConfig, timeout: Option<Duration>) -> Self {
-        let rng = retry
-            .seed()
-            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Self {
             shared,
+            jitter: Jitter::new(&retry),
             retry,
             timeout,
-            rng: Mutex::new(rng),
         }
     }
 
@@ -223,19 +220,17 @@ impl Engine {
             let delay = if success {
                 None
             } else {
-                let mut rng = match self.rng.lock() {
-                    Ok(rng) => rng,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                self.retry.next_delay(
-                    outcome,
-                    server_wait,
-                    idempotent,
-                    attempt,
-                    throttled_attempts,
-                    ended.saturating_duration_since(started),
-                    &mut rng,
-                )
+                self.jitter.with(|rng| {
+                    self.retry.next_delay(
+                        outcome,
+                        server_wait,
+                        idempotent,
+                        attempt,
+                        throttled_attempts,
+                        ended.saturating_duration_since(started),
+                        rng,
+                    )
+                })
             };
             let timed_out = observed == AttemptOutcome::TimedOut;
             // A 429 was not processed and is the pacer's to slow down: it draws nothing from

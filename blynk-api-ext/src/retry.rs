@@ -18,6 +18,7 @@
 //! client completes. Such reads stop at `max_elapsed`, at three times `max_attempts` attempts in
 //! all, or when their other failures reach `max_attempts`.
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
@@ -188,6 +189,31 @@ impl RetryConfig {
             .min(self.max_backoff);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rng.u64(0..=nanos))
+    }
+}
+
+/// The random source of backoff jitter for the attempts of one client, or of one token
+/// endpoint; seeded by [`RetryConfig::jitter_seed`] when that is set.
+#[derive(Debug)]
+pub(crate) struct Jitter(Mutex<fastrand::Rng>);
+
+impl Jitter {
+    pub(crate) fn new(retry: &RetryConfig) -> Self {
+        Self(Mutex::new(
+            retry
+                .seed()
+                .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed),
+        ))
+    }
+
+    /// Runs `f` with the generator. A panic elsewhere while it was held cannot poison it for
+    /// good: a generator's state is valid whatever it was doing.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut fastrand::Rng) -> T) -> T {
+        let mut rng = match self.0.lock() {
+            Ok(rng) => rng,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut rng)
     }
 }
 
