@@ -89,8 +89,8 @@ const COARSE_MARGIN: Duration = Duration::from_millis(2);
 /// Waits `delay` of real time (injected latency and `delay` rules), as closely as the OS allows.
 ///
 /// tokio's timer works in whole milliseconds and rounds a deadline up: with a plain
-/// `tokio::time::sleep`, a read against a 20 ms latency took 21.3–21.7 ms in the `bulk-read`
-/// benchmark (20.3–20.6 ms now), a simulated latency 7–8% longer than asked, which a client
+/// `tokio::time::sleep`, a read against a 20 ms latency took 21.3–21.8 ms in the `bulk-read`
+/// benchmark (20.3–20.6 ms now), a simulated latency 7–9% longer than asked, which a client
 /// benchmark would be billed for. Here the timer wakes about
 /// [`COARSE_MARGIN`] early and a blocking thread sleeps the rest, which the OS ends close to the
 /// deadline (Linux's default timer slack is 50 µs). The wait is never shorter than `delay`.
