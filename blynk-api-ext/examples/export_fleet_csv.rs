@@ -167,9 +167,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         None => run(&blynk, &args, std::io::stdout().lock()).await?,
     };
+    let counted = |n: u64, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
     eprintln!(
-        "{} rows for {} devices in {} requests",
-        summary.rows, summary.devices, summary.requests
+        "{} for {} in {}",
+        counted(summary.rows, "row"),
+        counted(summary.devices as u64, "device"),
+        counted(summary.requests as u64, "request")
     );
     if !summary.missing.is_empty() {
         eprintln!("missing (unknown or not visible): {:?}", summary.missing);

@@ -77,16 +77,21 @@ pub async fn run(
     let report = result?;
     writeln!(
         out,
-        "device {}, datastream {}: {} points stored in {} requests; {} already stored, {} too far \
-         in the future (skipped)",
+        "device {}, datastream {}: {} stored in {}; {} already stored, {} too far in the future \
+         (skipped)",
         args.device_id,
         args.datastream_id,
-        report.accepted,
-        report.requests,
+        counted(report.accepted, "point"),
+        counted(report.requests, "request"),
         report.skipped_existing,
         report.skipped_future
     )?;
     Ok(report)
+}
+
+/// `1 point`, `2 points`.
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The points of a `ts,value` CSV from data row `skip` on, each checked as the import will check

@@ -292,6 +292,25 @@ async fn an_import_stores_every_point_once_and_a_rerun_with_skip_existing_sends_
 }
 
 #[tokio::test]
+async fn an_import_of_one_point_says_so_in_the_singular() {
+    let sim = logging_sim(Vec::new()).await;
+    let mut out = Vec::new();
+    import_csv::run(
+        &client(&sim),
+        &import_args(false, 0),
+        import_file(1).as_bytes(),
+        &mut out,
+    )
+    .await
+    .expect("import");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "device 2, datastream 1: 1 point stored in 1 request; 0 already stored, 0 too far in the \
+         future (skipped)\n"
+    );
+}
+
+#[tokio::test]
 async fn a_stopped_import_resumes_with_skip_existing_and_stores_each_point_once() {
     use blynk_sim::rules::{Action, FaultRule};
 
