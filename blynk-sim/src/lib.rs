@@ -107,8 +107,8 @@ pub use log::{
 pub use org::ImportLimit;
 pub use seed::{
     Client, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TOKEN, DEMO_VIEWER_TOKEN, Datastream, Device,
-    HistoryGenerator, Principal, Product, Scope, Seed, SeedError, SeedHistory, SeedProperty,
-    SeedValue, StaticToken, ValueType,
+    HistoryGenerator, MAX_TOKEN_TTL_SECS, Principal, Product, Scope, Seed, SeedError, SeedHistory,
+    SeedProperty, SeedValue, StaticToken, ValueType,
 };
 pub use seed_builder::SeedBuilder;
 pub use sim::{BlynkSim, SimBuilder};

@@ -23,9 +23,14 @@ pub enum RetryAfter {
     /// `Retry-After: <seconds>`.
     Seconds(u64),
     /// `Retry-After: <HTTP date>`, this many seconds after the wall clock's now (the client reads
-    /// the date with its own clock, so the simulator's advanced clock is not used).
+    /// the date with its own clock, so the simulator's advanced clock is not used); at most
+    /// [`MAX_HTTP_DATE_SECS`].
     HttpDate(u64),
 }
+
+/// The furthest a `Retry-After` date may lie ahead: 100 years (an HTTP date ends at year 9999,
+/// and a wall clock plus `u64::MAX` seconds overflows).
+pub const MAX_HTTP_DATE_SECS: u64 = 100 * 365 * 24 * 3600;
 
 /// What a rule does to the request it decides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +75,31 @@ enum ActionSpec {
     TruncatedBody,
 }
 
+impl Action {
+    /// What is wrong with this action, if anything: the one check for rules built in Rust and
+    /// rules read from JSON.
+    fn check(&self) -> Result<(), String> {
+        if let Action::Status {
+            status,
+            retry_after,
+        } = self
+        {
+            if !(100..=599).contains(status) {
+                return Err(format!("status must be 100 to 599, got {status}"));
+            }
+            if let Some(RetryAfter::HttpDate(secs)) = retry_after
+                && *secs > MAX_HTTP_DATE_SECS
+            {
+                return Err(format!(
+                    "retry_after.http_date must be at most {MAX_HTTP_DATE_SECS} seconds (100 \
+                     years), got {secs}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl TryFrom<ActionSpec> for Action {
     type Error = String;
 
@@ -79,13 +109,12 @@ impl TryFrom<ActionSpec> for Action {
                 status,
                 retry_after,
             } => {
-                if !(100..=599).contains(&status) {
-                    return Err(format!("status must be 100 to 599, got {status}"));
-                }
-                Action::Status {
+                let action = Action::Status {
                     status,
                     retry_after,
-                }
+                };
+                action.check()?;
+                action
             }
             ActionSpec::Delay { ms } => Action::Delay(Duration::from_millis(ms)),
             ActionSpec::DropBeforeProcessing => Action::DropBeforeProcessing,
@@ -240,10 +269,8 @@ impl FaultRule {
         if let Some(p) = self.probability {
             check_fraction("probability", p)?;
         }
-        if let Action::Status { status, .. } = self.action
-            && !(100..=599).contains(&status)
-        {
-            return problem(&format!("status must be 100 to 599, got {status}"));
+        if let Err(p) = self.action.check() {
+            return problem(&p);
         }
         Ok(())
     }
@@ -491,6 +518,10 @@ mod tests {
             (
                 r#"[{"action": {"kind": "status", "status": 1000}}]"#,
                 "1000",
+            ),
+            (
+                r#"[{"action": {"kind": "status", "status": 503, "retry_after": {"http_date": 18446744073709551615}}}]"#,
+                "http_date",
             ),
             (r#"{"rules": [], "sed": 1}"#, "sed"),
         ];

@@ -30,7 +30,14 @@ pub enum SeedError {
     /// A history generator that cannot generate.
     #[error("history generator: {0}")]
     Generator(String),
+    /// A token lifetime longer than [`MAX_TOKEN_TTL_SECS`].
+    #[error("token_ttl_secs must be at most {MAX_TOKEN_TTL_SECS} (100 years), got {0}")]
+    TokenTtl(u64),
 }
+
+/// The longest access-token lifetime a seed may give: 100 years (an expiry beyond what a clock
+/// can hold would overflow).
+pub const MAX_TOKEN_TTL_SECS: u64 = 100 * 365 * 24 * 3600;
 
 /// The type of a datastream's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -472,6 +479,9 @@ impl Seed {
     /// of known products, values, properties and history of known devices and their products'
     /// datastreams, generators with a step of at least 1 ms.
     pub fn check(&self) -> Result<(), SeedError> {
+        if self.token_ttl_secs > MAX_TOKEN_TTL_SECS {
+            return Err(SeedError::TokenTtl(self.token_ttl_secs));
+        }
         let mut products = HashSet::new();
         let mut datastreams = HashMap::new();
         for p in &self.products {

@@ -379,7 +379,11 @@ fn status(code: u16) -> StatusCode {
 fn retry_after(wait: Wait) -> Option<HeaderValue> {
     let text = match wait {
         Wait::Seconds(s) => s.to_string(),
-        Wait::Date(s) => httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(s)),
+        // Rules are validated to at most 100 years ahead; the bound is kept here too, because
+        // an HTTP date past year 9999 panics the formatter.
+        Wait::Date(s) => httpdate::fmt_http_date(
+            SystemTime::now() + Duration::from_secs(s.min(crate::rules::MAX_HTTP_DATE_SECS)),
+        ),
     };
     HeaderValue::from_str(&text).ok()
 }

@@ -890,6 +890,34 @@ async fn a_seed_loads_from_json() {
     );
 }
 
+/// A token lifetime no clock can add is refused when the seed loads; it used to panic every
+/// token request.
+#[tokio::test]
+async fn a_token_lifetime_beyond_a_hundred_years_is_refused() {
+    let mut seed = Seed::demo();
+    seed.token_ttl_secs = u64::MAX;
+    let text = serde_json::to_string(&seed).unwrap();
+    assert_eq!(
+        Seed::from_json(&text).unwrap_err(),
+        SeedError::TokenTtl(u64::MAX)
+    );
+    let err = BlynkSim::builder().seed(seed).start().await.unwrap_err();
+    assert!(err.to_string().contains("token_ttl_secs"), "{err}");
+    let mut longest = Seed::demo();
+    longest.token_ttl_secs = blynk_sim::MAX_TOKEN_TTL_SECS;
+    let sim = BlynkSim::builder().seed(longest).start().await.unwrap();
+    let reply = reqwest::Client::new()
+        .post(format!(
+            "{}/oauth2/token?grant_type=client_credentials",
+            sim.base_url()
+        ))
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+}
+
 /// A misspelt key anywhere in a seed is refused with its name, instead of being ignored: a
 /// silently dropped `scopes` would leave a user token with no permissions, a dropped `min` would
 /// accept values the test meant to refuse.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use blynk_sim::rules::{Action, FaultRule, RetryAfter, Rules};
+use blynk_sim::rules::{Action, FaultRule, MAX_HTTP_DATE_SECS, RetryAfter, Rules};
 use blynk_sim::{BlynkSim, DEMO_TOKEN, Datastream, HistoryGenerator, Principal, Seed};
 use serde_json::{Value, json};
 
@@ -368,6 +368,12 @@ async fn bad_rules_are_refused_with_what_is_wrong() {
             "not both",
         ),
         (json!([{"action": {"kind": "teleport"}}]), "teleport"),
+        // A date past year 9999 used to panic the request it answered.
+        (
+            json!([{"action": {"kind": "status", "status": 503,
+                               "retry_after": {"http_date": u64::MAX}}}]),
+            "http_date",
+        ),
     ] {
         let (code, _, body) = send(&sim, "PUT", "/__sim/rules", Some(rules.clone()))
             .await
@@ -380,6 +386,28 @@ async fn bad_rules_are_refused_with_what_is_wrong() {
         assert!(message.contains(needle), "{rules}: {message}");
     }
     assert!(sim.add_rule(FaultRule::operation("nope")).is_err());
+    assert!(
+        sim.add_rule(FaultRule::any().then(Action::Status {
+            status: 429,
+            retry_after: Some(RetryAfter::HttpDate(MAX_HTTP_DATE_SECS + 1)),
+        }))
+        .is_err()
+    );
+    // The furthest date allowed is answered, as a date.
+    sim.add_rule(FaultRule::any().then(Action::Status {
+        status: 429,
+        retry_after: Some(RetryAfter::HttpDate(MAX_HTTP_DATE_SECS)),
+    }))
+    .unwrap();
+    let reply = reqwest::Client::new()
+        .get(format!("{}{VALUES}?deviceId=1", sim.base_url()))
+        .bearer_auth(DEMO_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 429);
+    let date = reply.headers()["retry-after"].to_str().unwrap().to_string();
+    assert!(httpdate::parse_http_date(&date).is_ok(), "{date}");
     let start = BlynkSim::builder()
         .rule(FaultRule::any().probability(f64::NAN))
         .start()
