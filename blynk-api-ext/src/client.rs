@@ -448,7 +448,7 @@ impl BlynkBuilder {
             };
         let shared = Arc::new(Shared {
             auth,
-            pacer: Pacer::new(self.pacing, self.clock.now()),
+            pacer: Pacer::new(self.pacing, self.clock.now(), self.retry.max_elapsed_time()),
             clock: self.clock,
             observer: self.observer,
         });

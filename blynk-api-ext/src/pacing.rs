@@ -22,7 +22,9 @@
 //!   A server that refuses 30% of requests at random whatever the rate therefore costs a cut or
 //!   two, then is ignored; a server-side token bucket is found within a few windows.
 //! - **`Retry-After` pauses everyone**: a 429 or 503 with `Retry-After` holds every request of the
-//!   client until then, not only the call that got it.
+//!   client until then, not only the call that got it, for at most the client's
+//!   [`RetryConfig::max_elapsed`](crate::RetryConfig::max_elapsed) (60 s by default): no call
+//!   would wait longer for its own retry, so none is held longer for another's.
 //! - **A fixed ceiling** ([`Pacing::max_requests_per_second`], off by default).
 //! - **A retry budget** ([`Pacing::retry_budget`]), as smithy's retry token bucket: 500 tokens, a
 //!   retry costs 5 (10 after a timeout), a success returns 1, a successful retry returns its cost.
@@ -98,16 +100,18 @@ impl Pacing {
     }
 
     /// Whether a `Retry-After` on a 429 or 503 holds every call of the client until then (on
-    /// by default), or only the call that got it.
+    /// by default; for at most the client's
+    /// [`RetryConfig::max_elapsed`](crate::RetryConfig::max_elapsed)), or only the call that got
+    /// it.
     pub fn shared_retry_after(mut self, on: bool) -> Self {
         self.shared_pause = on;
         self
     }
 
     /// Never more than this many requests per second, from this client (values below 0.1 are
-    /// read as 0.1).
+    /// read as 0.1; an infinite rate, or NaN, means no ceiling).
     pub fn max_requests_per_second(mut self, rate: f64) -> Self {
-        self.max_rate = Some(if rate.is_finite() { rate.max(0.1) } else { 0.1 });
+        self.max_rate = rate.is_finite().then(|| rate.max(0.1));
         self
     }
 
@@ -139,6 +143,8 @@ const SLOWER: f64 = 0.85;
 /// The limiter of one client.
 pub(crate) struct Pacer {
     config: Pacing,
+    /// The longest a `Retry-After` holds every call.
+    max_pause: Duration,
     state: Mutex<State>,
 }
 
@@ -211,10 +217,13 @@ struct State {
 }
 
 impl Pacer {
-    pub(crate) fn new(config: Pacing, now: Instant) -> Self {
+    /// A limiter for a client whose calls give up on waits past `max_pause` (its
+    /// [`RetryConfig::max_elapsed`](crate::RetryConfig::max_elapsed)).
+    pub(crate) fn new(config: Pacing, now: Instant, max_pause: Duration) -> Self {
         let budget = config.retry_budget.unwrap_or(0);
         Self {
             config,
+            max_pause,
             state: Mutex::new(State {
                 origin: now,
                 enabled: false,
@@ -275,7 +284,7 @@ impl Pacer {
         if wait <= 0.0 {
             return Duration::ZERO;
         }
-        let wait = Duration::from_secs_f64(wait);
+        let wait = Duration::try_from_secs_f64(wait).unwrap_or(self.max_pause);
         clock.sleep(wait).await;
         wait
     }
@@ -296,6 +305,7 @@ impl Pacer {
         let mut s = self.lock();
         let now = s.secs(ended);
         if let Some(wait) = shared_pause {
+            let wait = wait.min(self.max_pause);
             s.paused_until = s.paused_until.max(now + wait.as_secs_f64());
         }
         if self.config.adaptive {
@@ -327,9 +337,7 @@ impl Pacer {
         if let Some(max) = self.config.retry_budget {
             let mut s = self.lock();
             let back = if retried { retry_cost } else { 1 };
-            if s.budget < max {
-                s.budget = (s.budget + back).min(max);
-            }
+            s.budget = s.budget.saturating_add(back).min(max);
         }
     }
 

@@ -6,9 +6,11 @@
 //! - reads (`GET`) on 429, 500, 502, 503, 504 and transport errors (a read is safe to repeat);
 //! - writes on 429 only (the server processed nothing), and on connection failures, where the
 //!   request never left the machine;
-//! - writes on 5xx and timeouts only when [`RetryConfig::retry_writes_on_server_errors`] is set.
+//! - writes on 5xx and on transport errors after sending (timeouts, resets) only when
+//!   [`RetryConfig::retry_writes_on_server_errors`] is set.
 //!
-//! The wait is the server's `Retry-After` when it sends one (seconds or an HTTP date), otherwise
+//! The wait is the server's `Retry-After` when it sends one (seconds or an HTTP date; more than a
+//! day is read as a day), otherwise
 //! exponential backoff with full jitter: a uniformly random delay between zero and
 //! `min(max_backoff, initial_backoff × 2^(attempt − 1))`. Retrying stops at `max_attempts`, or
 //! when the next wait would pass `max_elapsed`.
@@ -99,8 +101,9 @@ impl RetryConfig {
         self
     }
 
-    /// Also retry writes on 500, 502, 503, 504 and timeouts. A write the server applied before
-    /// failing is then applied twice, and each attempt counts against the message quota.
+    /// Also retry writes on 500, 502, 503, 504 and on transport errors after the request may
+    /// have left (timeouts, resets, broken bodies). A write the server applied before failing is
+    /// then applied twice, and each attempt counts against the message quota.
     /// History imports ([`Blynk::import_history`](crate::Blynk::import_history) and the calls
     /// built on it) never retry this way: they settle such outcomes against the history instead.
     pub fn retry_writes_on_server_errors(mut self, retry: bool) -> Self {
@@ -122,6 +125,10 @@ impl RetryConfig {
     /// Attempts in all.
     pub fn get_max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    pub(crate) fn max_elapsed_time(&self) -> Duration {
+        self.max_elapsed
     }
 
     pub(crate) fn seed(&self) -> Option<u64> {
@@ -162,7 +169,7 @@ impl RetryConfig {
             _ => None,
         };
         let delay = server_says.unwrap_or_else(|| self.backoff(attempt, rng));
-        (elapsed + delay <= self.max_elapsed).then_some(delay)
+        (elapsed.saturating_add(delay) <= self.max_elapsed).then_some(delay)
     }
 
     /// Whether `outcome` may be retried at all, whatever the attempt count.
@@ -228,15 +235,23 @@ pub(crate) enum Outcome {
     OtherTransport,
 }
 
-/// Reads `Retry-After`, in seconds or as an HTTP date (a date in the past means now). The one
-/// place the header is parsed: the engine calls it once per response.
+/// The longest `Retry-After` taken at its word: a day. A server's larger value (up to
+/// `u64::MAX` seconds) is read as this, so that no sum of waits can overflow.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Reads `Retry-After`, in seconds or as an HTTP date (a date in the past means now), at most
+/// [`MAX_RETRY_AFTER`]. The one place the header is parsed: the engine calls it once per
+/// response.
 pub(crate) fn retry_after(headers: &HeaderMap, wall: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(wall).unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(wall).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]

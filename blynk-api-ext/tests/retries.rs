@@ -190,6 +190,29 @@ async fn a_retry_after_beyond_the_time_budget_is_returned_as_rate_limited() {
     assert!(clock.sleeps().is_empty());
 }
 
+/// A `Retry-After` of `u64::MAX` seconds used to panic the client's next call: the shared pause
+/// overflowed a `Duration`. It is read as a day; the call that got it gives up (a day is past
+/// `max_elapsed`), and the shared pause holds the next call for `max_elapsed` (60 s), not a day.
+#[tokio::test]
+async fn a_retry_after_beyond_any_clock_is_bounded_and_panics_nothing() {
+    let server = MockServer::start_async().await;
+    first_then(&server, GET, VALUES, 429, Some("18446744073709551615"));
+    values_ok(&server);
+    let clock = ManualClock::new();
+    let blynk = builder(&server)
+        .token("t")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let err = blynk.device_values(1).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(86_400)),
+        "{err:?}"
+    );
+    blynk.device_values(1).await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(60)]);
+}
+
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_reported_as_transport() {
     let port = {

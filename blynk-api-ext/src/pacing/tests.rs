@@ -7,7 +7,7 @@ use crate::clock::ManualClock;
 #[tokio::test]
 async fn nothing_waits_before_the_first_throttle() {
     let clock = ManualClock::new();
-    let pacer = Pacer::new(Pacing::adaptive(), clock.now());
+    let pacer = Pacer::new(Pacing::adaptive(), clock.now(), Duration::from_secs(60));
     for _ in 0..1000 {
         assert_eq!(pacer.acquire(&clock).await, Duration::ZERO);
         pacer.record(clock.now(), clock.now(), false, None);
@@ -18,7 +18,7 @@ async fn nothing_waits_before_the_first_throttle() {
 #[tokio::test]
 async fn a_throttle_lowers_the_rate_and_success_raises_it_again() {
     let clock = ManualClock::new();
-    let pacer = Pacer::new(Pacing::adaptive(), clock.now());
+    let pacer = Pacer::new(Pacing::adaptive(), clock.now(), Duration::from_secs(60));
     // 100 requests a second for two seconds, then a 429.
     for _ in 0..200 {
         pacer.acquire(&clock).await;
@@ -40,7 +40,7 @@ async fn a_throttle_lowers_the_rate_and_success_raises_it_again() {
 #[tokio::test]
 async fn throttles_of_requests_sent_before_a_cut_do_not_cut_again() {
     let clock = ManualClock::new();
-    let pacer = Pacer::new(Pacing::adaptive(), clock.now());
+    let pacer = Pacer::new(Pacing::adaptive(), clock.now(), Duration::from_secs(60));
     for _ in 0..200 {
         pacer.acquire(&clock).await;
         pacer.record(clock.now(), clock.now(), false, None);
@@ -76,7 +76,7 @@ async fn simulate(
 ) -> (Run, Pacer) {
     let clock = ManualClock::new();
     let start = clock.now();
-    let pacer = Pacer::new(Pacing::adaptive(), start);
+    let pacer = Pacer::new(Pacing::adaptive(), start, Duration::from_secs(60));
     let mut run = Run {
         sent: 0,
         throttled: 0,
@@ -162,11 +162,15 @@ async fn a_limit_on_top_of_random_429s_is_still_found() {
 #[tokio::test]
 async fn retry_after_pauses_every_caller() {
     let clock = ManualClock::new();
-    let pacer = Pacer::new(Pacing::adaptive().adaptive_rate(false), clock.now());
+    let pacer = Pacer::new(
+        Pacing::adaptive().adaptive_rate(false),
+        clock.now(),
+        Duration::from_secs(60),
+    );
     pacer.record(clock.now(), clock.now(), true, Some(Duration::from_secs(2)));
     assert_eq!(pacer.acquire(&clock).await, Duration::from_secs(2));
     assert_eq!(pacer.acquire(&clock).await, Duration::ZERO);
-    let off = Pacer::new(Pacing::disabled(), clock.now());
+    let off = Pacer::new(Pacing::disabled(), clock.now(), Duration::from_secs(60));
     off.record(clock.now(), clock.now(), true, Some(Duration::from_secs(2)));
     assert_eq!(off.acquire(&clock).await, Duration::ZERO);
 }
@@ -174,7 +178,11 @@ async fn retry_after_pauses_every_caller() {
 #[tokio::test]
 async fn a_fixed_ceiling_spaces_requests() {
     let clock = ManualClock::new();
-    let pacer = Pacer::new(Pacing::disabled().max_requests_per_second(4.0), clock.now());
+    let pacer = Pacer::new(
+        Pacing::disabled().max_requests_per_second(4.0),
+        clock.now(),
+        Duration::from_secs(60),
+    );
     let start = clock.now();
     for _ in 0..9 {
         pacer.acquire(&clock).await;
@@ -184,7 +192,11 @@ async fn a_fixed_ceiling_spaces_requests() {
 
 #[test]
 fn the_retry_budget_runs_out_and_refills_on_success() {
-    let pacer = Pacer::new(Pacing::adaptive().retry_budget(Some(12)), Instant::now());
+    let pacer = Pacer::new(
+        Pacing::adaptive().retry_budget(Some(12)),
+        Instant::now(),
+        Duration::from_secs(60),
+    );
     assert!(pacer.try_retry(false));
     assert!(pacer.try_retry(false));
     assert!(!pacer.try_retry(false));
@@ -193,6 +205,58 @@ fn the_retry_budget_runs_out_and_refills_on_success() {
     assert_eq!(pacer.budget_left(), Some(7));
     pacer.succeeded(false, 0);
     assert_eq!(pacer.budget_left(), Some(8));
-    let unlimited = Pacer::new(Pacing::disabled(), Instant::now());
+    let unlimited = Pacer::new(Pacing::disabled(), Instant::now(), Duration::from_secs(60));
     assert!((0..1000).all(|_| unlimited.try_retry(true)));
+}
+
+/// A budget of `u32::MAX` tokens used to overflow on the refund that brings it back to full.
+#[test]
+fn the_largest_budget_refills_to_its_size_without_overflowing() {
+    let pacer = Pacer::new(
+        Pacing::adaptive().retry_budget(Some(u32::MAX)),
+        Instant::now(),
+        Duration::from_secs(60),
+    );
+    assert!(pacer.try_retry(false));
+    for _ in 0..4 {
+        pacer.succeeded(false, 0);
+    }
+    assert_eq!(pacer.budget_left(), Some(u32::MAX - 1));
+    pacer.succeeded(true, RETRY_COST);
+    assert_eq!(pacer.budget_left(), Some(u32::MAX));
+}
+
+/// "No ceiling" said as an infinite rate (or NaN) is no ceiling, not the slowest one.
+#[tokio::test]
+async fn an_infinite_ceiling_is_no_ceiling() {
+    for rate in [f64::INFINITY, f64::NAN] {
+        let clock = ManualClock::new();
+        let pacer = Pacer::new(
+            Pacing::disabled().max_requests_per_second(rate),
+            clock.now(),
+            Duration::from_secs(60),
+        );
+        for _ in 0..100 {
+            assert_eq!(pacer.acquire(&clock).await, Duration::ZERO, "{rate}");
+        }
+    }
+}
+
+/// A shared `Retry-After` holds the next call for at most the pause limit (the client's
+/// `max_elapsed`).
+#[tokio::test]
+async fn a_shared_pause_lasts_at_most_the_pause_limit() {
+    let clock = ManualClock::new();
+    let pacer = Pacer::new(
+        Pacing::adaptive().adaptive_rate(false),
+        clock.now(),
+        Duration::from_secs(60),
+    );
+    pacer.record(
+        clock.now(),
+        clock.now(),
+        true,
+        Some(Duration::from_secs(86_400)),
+    );
+    assert_eq!(pacer.acquire(&clock).await, Duration::from_secs(60));
 }
