@@ -261,7 +261,7 @@ impl Engine {
                     clock.sleep(delay).await;
                 }
                 None => {
-                    if matches!(&result, Ok(r) if r.status().is_success()) {
+                    if success {
                         shared.pacer.succeeded(retried, retry_cost);
                     }
                     return (result, server_wait);

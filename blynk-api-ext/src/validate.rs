@@ -64,7 +64,11 @@ pub fn import_point(
             "is before 1970",
         ));
     };
-    if point.at > now + options.horizon {
+    // A horizon past what a clock can hold (`Duration::MAX`: "never skip") skips nothing.
+    if now
+        .checked_add(options.horizon)
+        .is_some_and(|limit| point.at > limit)
+    {
         return match options.future {
             FuturePoints::Skip => Ok(PointVerdict::SkipFuture),
             FuturePoints::Fail => Err(Error::invalid(

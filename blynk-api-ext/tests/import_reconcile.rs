@@ -277,6 +277,32 @@ async fn imports_are_not_retried_blindly_even_when_the_client_retries_writes() {
     assert!(report.reconciled_present > 0);
 }
 
+/// "Never" said as `Duration::MAX` (no future horizon, no reconciliation deadline) used to
+/// overflow a clock and panic; it now means no limit.
+#[tokio::test]
+async fn unbounded_horizon_and_deadline_are_no_limit() {
+    let sim = start(
+        Rules::new().rule(lost_answer(2)),
+        Duration::from_millis(200),
+        Vec::new(),
+    )
+    .await;
+    let report = client(&sim, 1)
+        .import_history(
+            DEVICE,
+            DATASTREAM,
+            points(300),
+            options(4 * 1024)
+                .future_horizon(Duration::MAX)
+                .reconcile_deadline(Duration::MAX),
+        )
+        .await
+        .expect("import");
+    assert_exactly_once(&sim, 300);
+    assert_eq!((report.unknown_outcomes, report.resent), (1, 0));
+    assert_eq!(report.skipped_future, 0);
+}
+
 #[tokio::test]
 async fn a_server_error_is_reconciled_and_only_missing_points_are_resent() {
     let rules = Rules::new().rule(FaultRule::operation(IMPORT).nth(1).then(Action::Status {

@@ -291,7 +291,7 @@ impl Blynk {
                 summary.rows += items as u64;
                 match outcome {
                     None => summary.fully_applied_requests += 1,
-                    Some(report) => merge_report(summary, &report, start),
+                    Some(report) => merge_report(summary, &report, start..start + items),
                 }
                 Ok(())
             }
@@ -326,26 +326,60 @@ impl Blynk {
     }
 }
 
-fn merge_report(summary: &mut BatchUpdateSummary, report: &BatchUpdateReport, offset: usize) {
-    let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+/// Adds one chunk's report (the chunk held the caller's rows `rows`) to `summary`. The numbers
+/// come from the server: counters add saturating, and a row number outside the chunk is not
+/// taken for one of the caller's rows.
+fn merge_report(summary: &mut BatchUpdateSummary, report: &BatchUpdateReport, rows: Range<usize>) {
+    let add = |total: &mut u64, v: Option<i64>| {
+        *total = total.saturating_add(u64::try_from(v.unwrap_or(0)).unwrap_or(0));
+    };
     let c = &mut summary.counters;
-    c.invalid_row_size += n(report.invalid_row_size);
-    c.null_device_id += n(report.null_device_id);
-    c.non_numeric_device_id += n(report.non_numeric_device_id);
-    c.device_not_found += n(report.device_not_found);
-    c.no_access_to_device += n(report.no_access_to_device);
-    c.wrong_product += n(report.wrong_product);
+    add(&mut c.invalid_row_size, report.invalid_row_size);
+    add(&mut c.null_device_id, report.null_device_id);
+    add(&mut c.non_numeric_device_id, report.non_numeric_device_id);
+    add(&mut c.device_not_found, report.device_not_found);
+    add(&mut c.no_access_to_device, report.no_access_to_device);
+    add(&mut c.wrong_product, report.wrong_product);
     summary
         .skipped
-        .extend(report.skipped_rows.iter().map(|reason| SkippedRow {
-            row: row_in_reason(reason).map(|r| r + offset),
-            reason: reason.clone(),
+        .extend(report.skipped_rows.iter().map(|reason| {
+            SkippedRow {
+                row: row_in_reason(reason)
+                    .and_then(|r| rows.start.checked_add(r))
+                    .filter(|row| rows.contains(row)),
+                reason: reason.clone(),
+            }
         }));
 }
 
 #[cfg(test)]
 mod tests {
-    use super::row_in_reason;
+    use super::{BatchUpdateSummary, merge_report, row_in_reason};
+    use crate::BatchUpdateReport;
+
+    /// The server's numbers are not trusted: a row outside the chunk (or past `usize`) names none
+    /// of the caller's rows, and counters summed over chunks saturate.
+    #[test]
+    fn a_report_naming_rows_outside_its_chunk_or_huge_counts_is_merged_safely() {
+        let report: BatchUpdateReport = serde_json::from_value(serde_json::json!({
+            "deviceNotFound": i64::MAX,
+            "skippedRows": [
+                "Row 2: device not found",
+                "Row 10: device not found",
+                "Row 99999999999999999999999: device not found"
+            ]
+        }))
+        .unwrap();
+        let mut summary = BatchUpdateSummary::default();
+        for _ in 0..3 {
+            merge_report(&mut summary, &report, 100..110);
+        }
+        let rows: Vec<Option<usize>> = summary.skipped[..3].iter().map(|r| r.row).collect();
+        assert_eq!(rows, [Some(102), None, None]);
+        assert_eq!(summary.counters.device_not_found, u64::MAX);
+        merge_report(&mut summary, &report, usize::MAX - 1..usize::MAX);
+        assert_eq!(summary.skipped[9].row, None);
+    }
 
     #[test]
     fn row_numbers_are_read_from_skip_reasons() {

@@ -101,7 +101,8 @@ impl ImportOptions {
         self
     }
 
-    /// How far ahead of now a point may be (default 30 days, the server's "one month").
+    /// How far ahead of now a point may be (default 30 days, the server's "one month");
+    /// `Duration::MAX` for no limit.
     pub fn future_horizon(mut self, horizon: Duration) -> Self {
         self.horizon = horizon;
         self
@@ -149,14 +150,15 @@ impl ImportOptions {
     /// How long to wait, after an import request whose outcome is unknown, for its points to
     /// become visible in the history before treating those not visible as not stored and sending
     /// them again (default [`DEFAULT_RECONCILE_DEADLINE`], 30 s). Exactly-once holds when the
-    /// server makes an applied import visible within this time.
+    /// server makes an applied import visible within this time. `Duration::MAX` waits as long as
+    /// it takes.
     pub fn reconcile_deadline(mut self, deadline: Duration) -> Self {
         self.reconcile_deadline = deadline;
         self
     }
 
     /// The first wait between two reads of a reconciliation (default [`DEFAULT_RECONCILE_POLL`],
-    /// 500 ms); it doubles after each read, up to the deadline.
+    /// 500 ms); it doubles after each read, up to the deadline and at most a minute.
     pub fn reconcile_poll(mut self, interval: Duration) -> Self {
         self.reconcile_poll = interval;
         self

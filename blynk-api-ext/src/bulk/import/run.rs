@@ -5,7 +5,7 @@
 //! sent in chunks, and every chunk whose outcome is unknown reconciled against the history before
 //! anything else is sent.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures::stream::{Stream, StreamExt};
 
@@ -42,6 +42,9 @@ enum Reads {
     Existing,
     Reconcile,
 }
+
+/// The longest wait between two reads of a reconciliation.
+const MAX_RECONCILE_POLL: Duration = Duration::from_secs(60);
 
 /// The state of one import call.
 pub(super) struct Run<'a> {
@@ -280,7 +283,9 @@ impl<'a> Run<'a> {
         let unknown = || items.iter().filter(|i| i.state == State::Unknown);
         let (lo, hi) = range(unknown());
         let clock = self.blynk.clock();
-        let deadline = clock.now() + self.options.reconcile_deadline;
+        // A deadline past what a clock can hold (`Duration::MAX`: "wait as long as it takes")
+        // never passes.
+        let deadline = clock.now().checked_add(self.options.reconcile_deadline);
         let mut wait = self.options.reconcile_poll;
         loop {
             let mut observed = Observed::of(unknown().map(|i| i.ts));
@@ -288,7 +293,7 @@ impl<'a> Run<'a> {
                 .await?;
             let (present, missing) = match_unknown(items, &observed, baseline);
             let now = clock.now();
-            if missing.is_empty() || now >= deadline {
+            if missing.is_empty() || deadline.is_some_and(|d| now >= d) {
                 for &i in &present {
                     items[i].state = State::Stored;
                 }
@@ -302,8 +307,10 @@ impl<'a> Run<'a> {
                 self.report.reconciled_present += present.len() as u64;
                 return Ok(resend || missing.is_empty());
             }
-            clock.sleep(wait.min(deadline - now)).await;
-            wait = wait.saturating_mul(2);
+            clock
+                .sleep(deadline.map_or(wait, |d| wait.min(d - now)))
+                .await;
+            wait = wait.saturating_mul(2).min(MAX_RECONCILE_POLL);
         }
     }
 
