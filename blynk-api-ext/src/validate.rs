@@ -27,6 +27,17 @@ pub enum PointVerdict {
     SkipFuture,
 }
 
+/// The checks every imported point gets, wherever it is sent from: a value the API takes, a time
+/// not before 1970. Returns the time in epoch milliseconds.
+pub(crate) fn point_ts(point: &Point, position: u64) -> Result<i64> {
+    point
+        .value
+        .check()
+        .map_err(|reason| Error::invalid(IMPORT, format!("points[{position}].value"), reason))?;
+    to_millis(point.at)
+        .ok_or_else(|| Error::invalid(IMPORT, format!("points[{position}].at"), "is before 1970"))
+}
+
 /// Checks one import point as the import does: a value with a JSON form (finite numbers, a valid
 /// location), a timestamp from 1970 on, and not further ahead of `now` than
 /// [`ImportOptions::future_horizon`] (skipped or refused, by [`ImportOptions::future_points`]).
@@ -53,17 +64,7 @@ pub fn import_point(
     options: &ImportOptions,
     now: SystemTime,
 ) -> Result<PointVerdict> {
-    point
-        .value
-        .check()
-        .map_err(|reason| Error::invalid(IMPORT, format!("points[{position}].value"), reason))?;
-    let Some(ts) = to_millis(point.at) else {
-        return Err(Error::invalid(
-            IMPORT,
-            format!("points[{position}].at"),
-            "is before 1970",
-        ));
-    };
+    let ts = point_ts(point, position)?;
     // A horizon past what a clock can hold (`Duration::MAX`: "never skip") skips nothing.
     if now
         .checked_add(options.horizon)

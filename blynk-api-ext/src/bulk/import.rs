@@ -394,13 +394,7 @@ pub(crate) fn single_import_body(
     };
     let mut encoder = wire::import_encoder(device_id, datastream_id, MAX_REQUEST_BYTES);
     for (index, point) in points.iter().enumerate() {
-        point
-            .value
-            .check()
-            .map_err(|reason| Error::invalid(IMPORT, format!("points[{index}].value"), reason))?;
-        let ts = crate::model::to_millis(point.at).ok_or_else(|| {
-            Error::invalid(IMPORT, format!("points[{index}].at"), "is before 1970")
-        })?;
+        let ts = crate::validate::point_ts(point, index as u64)?;
         match encoder.push_point(ts, &point.value) {
             Pushed::Added => {}
             Pushed::Full { .. } | Pushed::TooLarge => return Err(too_large()),
