@@ -374,3 +374,56 @@ async fn never_resend_stops_when_the_server_is_slower_than_the_wait_and_the_hint
         "history differs from the file"
     );
 }
+
+/// The file is checked whole before anything is sent. If it then changes and reading it again
+/// fails, the import used to take the bad line for the end of the file and report success; it now
+/// stores the points before it and fails naming the line, with the command that finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_turns_bad_after_its_check_fails_instead_of_ending_early() {
+    use blynk_cli::cmd::{Context, import};
+    let sim = whole_bodies().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "p.csv", &points_csv(START, 20, 500));
+    let args = import::Args {
+        device: 11,
+        datastream: 2,
+        file: file.clone().into(),
+        format: None,
+        resume_from: 0,
+        skip_existing: false,
+        reconcile_wait: None,
+        never_resend: false,
+    };
+    let ctx = Context {
+        json: false,
+        now: jiff::Timestamp::now(),
+    };
+    let plan = args.plan(&ctx).unwrap();
+    let mut changed = points_csv(START, 10, 500);
+    changed.push_str("not a time,1\n");
+    std::fs::write(&file, changed).unwrap();
+    let blynk = blynk_api_ext::Blynk::builder()
+        .base_url(sim.base_url())
+        .token(blynk_sim::DEMO_TOKEN)
+        .build()
+        .unwrap();
+    let failure = plan
+        .run(&blynk, &ctx, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(failure.exit, blynk_cli::exit::Exit::Input, "{failure:?}");
+    assert!(
+        failure.message.contains("changed after it was checked")
+            && failure.message.contains(":12:"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .next
+            .as_deref()
+            .is_some_and(|n| n.contains("--resume-from 10")),
+        "{failure:?}"
+    );
+    assert_eq!(sim.history(11, 2).len(), 10);
+}

@@ -6,6 +6,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use blynk_api_ext::{Blynk, DEFAULT_RECONCILE_DEADLINE, ImportError, ImportOptions, ProgressFn};
@@ -14,7 +15,7 @@ use serde_json::json;
 use super::Context;
 use crate::config::ConnectionArgs;
 use crate::fail::Failure;
-use crate::input::{self, PointsFormat};
+use crate::input::{self, InputError, PointsFormat};
 use crate::output::count;
 
 /// The arguments of `blynk import`.
@@ -60,7 +61,6 @@ pub struct Plan {
     args: Args,
     format: PointsFormat,
     total: u64,
-    now: jiff::Timestamp,
 }
 
 impl Args {
@@ -84,7 +84,6 @@ impl Args {
             args: self.clone(),
             format,
             total,
-            now: ctx.now,
         })
     }
 }
@@ -98,9 +97,22 @@ impl Plan {
         connection: &ConnectionArgs,
     ) -> Result<(), Failure> {
         let args = &self.args;
-        let points = input::points(&args.file, self.format, self.now)?
+        // The file was checked whole in `plan`; if reading it again fails (it changed, or the
+        // disk did), the import must not take the end of what it could read for the end of the
+        // file. The first error is kept and reported after the points before it are stored.
+        let read_error = Arc::new(Mutex::new(None::<InputError>));
+        let keep = read_error.clone();
+        let points = input::points(&args.file, self.format, ctx.now)?
             .skip(usize::try_from(args.resume_from).unwrap_or(usize::MAX))
-            .map_while(Result::ok);
+            .map_while(move |point| {
+                point
+                    .map_err(|e| {
+                        if let Ok(mut slot) = keep.lock() {
+                            slot.get_or_insert(e);
+                        }
+                    })
+                    .ok()
+            });
         let wait = args.reconcile_wait.unwrap_or(DEFAULT_RECONCILE_DEADLINE);
         let mut options = ImportOptions::default()
             .offset(args.resume_from)
@@ -129,6 +141,19 @@ impl Plan {
             bar.finish_and_clear();
         }
         let report = result.map_err(|e| self.failure(e, ctx, connection))?;
+        let read_error = read_error.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(e) = read_error {
+            let mut failure = Failure::from(e);
+            failure.message = format!(
+                "the file changed after it was checked: {}; the points before input position {} \
+                 are imported",
+                failure.message, report.end,
+            );
+            let next = self.command(report.end, args.skip_existing, ctx, connection);
+            failure.hint = format!("fix the file, then finish with `{next}`");
+            failure.next = Some(next);
+            return Err(failure);
+        }
         if ctx.json {
             return crate::output::print_json(&json!({
                 "accepted": report.accepted,
@@ -398,7 +423,6 @@ mod tests {
             },
             format: PointsFormat::Jsonl,
             total: 0,
-            now: jiff::Timestamp::UNIX_EPOCH,
         }
     }
 
