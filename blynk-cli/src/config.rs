@@ -44,12 +44,8 @@ pub struct ConnectionArgs {
     pub allow_insecure_http: bool,
     /// Time allowed for each request: 30s, 500ms, 2m, or seconds (default 30s; failed
     /// requests that are safe to repeat are retried)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::time::parse_timeout)]
     pub timeout: Option<Duration>,
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    crate::time::parse_timeout(text)
 }
 
 /// The keys a config file may hold.

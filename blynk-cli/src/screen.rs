@@ -14,8 +14,10 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` with every unsafe character shown escaped: `\n`, `\r`, `\t`, `\\` for a backslash that
-/// would otherwise be ambiguous, and `\u{1b}` for the rest. Text without them is borrowed as is.
+/// `text` with every unsafe character shown escaped: `\n`, `\r`, `\t`, and `\u{1b}` for the rest.
+/// Text without them is borrowed as is. Backslashes are left alone (they are safe, and paths in
+/// messages keep their form), so a value holding the two characters `\n` looks like an escaped
+/// newline; `--json` output is unambiguous.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
