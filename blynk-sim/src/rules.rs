@@ -6,8 +6,10 @@
 //! How a request meets the rules: every rule whose operation (and device, if given) matches counts
 //! the call, from 1 since the rule was set. The first rule in list order that fires decides the
 //! request: `nth(n)` fires on its nth matching call, `times(n)` on its first n, neither on every
-//! one; `probability(p)` then fires with chance `p`. Requests no rule decides fall through to the
-//! global [`crate::Faults`].
+//! one; `probability(p)` then fires with chance `p`. Requests no rule decides get the global
+//! [`crate::Faults`]' decision. Every request, decided by a rule or not, waits the global latency,
+//! counts toward the global rate limit and draws from its generator, so adding a rule does not
+//! shift the sequence of global faults the other requests meet.
 
 use std::time::Duration;
 
