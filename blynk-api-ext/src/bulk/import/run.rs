@@ -333,9 +333,8 @@ impl<'a> Run<'a> {
             to: from_millis(hi.saturating_add(1)),
         };
         let size = limits::MAX_HISTORY_PAGE_SIZE;
-        let empty = observed.cleared();
         'read: for _ in 0..=MAX_REREADS {
-            *observed = empty.cleared();
+            *observed = observed.cleared();
             let mut page = i32::try_from(limits::FIRST_HISTORY_PAGE).unwrap_or(0);
             let mut total = None;
             let mut seen = 0u64;
@@ -365,7 +364,8 @@ impl<'a> Run<'a> {
             operation: HISTORY,
             message: format!(
                 "the history of {lo}..={hi} ms kept changing while it was read \
-                 ({MAX_REREADS} attempts)"
+                 ({} attempts)",
+                MAX_REREADS + 1
             ),
         })
     }
